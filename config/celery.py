@@ -1,0 +1,33 @@
+"""The Celery app and the one place every periodic schedule is defined."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("keyledger")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def beat_schedule(sync_interval_minutes: int) -> dict:
+    """Periodic tasks: the organization-wide sync fans out one task per account."""
+    return {
+        "sync-all-accounts": {
+            "task": "governance.tasks.sync_all_accounts",
+            "schedule": float(sync_interval_minutes * 60),
+        },
+        "expire-stale-sync-runs": {
+            "task": "governance.tasks.expire_abandoned_sync_runs",
+            "schedule": crontab(minute="*/10"),
+        },
+    }
+
+
+@app.on_after_configure.connect
+def _install_schedule(sender, **_kwargs):
+    from django.conf import settings
+
+    sender.conf.beat_schedule = beat_schedule(settings.KEYLEDGER_SYNC_INTERVAL_MINUTES)

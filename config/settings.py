@@ -1,0 +1,149 @@
+"""Keyledger settings, read from the environment (see README "Configuration").
+
+Every value has a safe default for the demo except SECRET_KEY, which production must set:
+without DEBUG the app refuses to start on the built-in development key.
+"""
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import (
+    env_bool,
+    env_choice,
+    env_database,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("KEYLEDGER_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+_DEV_SECRET_KEY = "keyledger-development-only-not-secret"
+SECRET_KEY = env_str("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else None)
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "accounts",
+    "governance",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env_database("DATABASE_URL", str(VAR_DIR / "keyledger.sqlite3"))}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.Person"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Celery (namespace CELERY_) -------------------------------------------------------------
+# Without a broker, tasks run in-process: the demo and a single-machine install need no Redis.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "memory://"
+CELERY_TASK_ALWAYS_EAGER = env_str("CELERY_BROKER_URL") is None
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ROUTES = {"governance.tasks.sync_account": {"queue": "sync"}}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+
+# --- Keyledger --------------------------------------------------------------------------------
+# AWS access: Keyledger runs on ambient credentials and assumes this role in each account.
+KEYLEDGER_READER_ROLE_NAME = env_str("KEYLEDGER_READER_ROLE_NAME", "KeyledgerReader")
+KEYLEDGER_ROLE_SESSION_NAME = env_str("KEYLEDGER_ROLE_SESSION_NAME", "keyledger-sync")
+KEYLEDGER_ASSUME_ROLE_SECONDS = env_int("KEYLEDGER_ASSUME_ROLE_SECONDS", 900,
+                                        minimum=900, maximum=3600)
+KEYLEDGER_AWS_REGION = env_str("KEYLEDGER_AWS_REGION", "us-east-1")
+KEYLEDGER_AWS_RETRY_MODE = env_choice("KEYLEDGER_AWS_RETRY_MODE", "standard",
+                                      ("standard", "adaptive", "legacy"))
+KEYLEDGER_AWS_MAX_ATTEMPTS = env_int("KEYLEDGER_AWS_MAX_ATTEMPTS", 5, minimum=1, maximum=20)
+KEYLEDGER_AWS_CONNECT_TIMEOUT = env_float("KEYLEDGER_AWS_CONNECT_TIMEOUT", 5.0)
+KEYLEDGER_AWS_READ_TIMEOUT = env_float("KEYLEDGER_AWS_READ_TIMEOUT", 30.0)
+# The credential report is generated asynchronously by AWS: poll with a doubling back-off.
+KEYLEDGER_REPORT_POLL_FIRST_SECONDS = env_float("KEYLEDGER_REPORT_POLL_FIRST_SECONDS", 1.0)
+KEYLEDGER_REPORT_POLL_MAX_SECONDS = env_float("KEYLEDGER_REPORT_POLL_MAX_SECONDS", 120.0)
+# AWS-managed policy documents are the same in every account: refetch at most this often.
+KEYLEDGER_MANAGED_POLICY_TTL_HOURS = env_int("KEYLEDGER_MANAGED_POLICY_TTL_HOURS", 24, minimum=0)
+
+# Sync scheduling and locking.
+KEYLEDGER_SYNC_INTERVAL_MINUTES = env_int("KEYLEDGER_SYNC_INTERVAL_MINUTES", 60, minimum=5)
+KEYLEDGER_SYNC_LOCK_SECONDS = env_int("KEYLEDGER_SYNC_LOCK_SECONDS", 900, minimum=60)
+KEYLEDGER_SYNC_TASK_RETRIES = env_int("KEYLEDGER_SYNC_TASK_RETRIES", 3, minimum=0, maximum=10)
+KEYLEDGER_STALE_AFTER_HOURS = env_int("KEYLEDGER_STALE_AFTER_HOURS", 6, minimum=1)
+
+# Governance thresholds (DESIGN.md "Findings").
+KEYLEDGER_ROTATION_MAX_DAYS = env_int("KEYLEDGER_ROTATION_MAX_DAYS", 90, minimum=1)
+KEYLEDGER_ROTATION_WARNING_DAYS = env_int("KEYLEDGER_ROTATION_WARNING_DAYS", 14, minimum=0)
+KEYLEDGER_UNUSED_DAYS = env_int("KEYLEDGER_UNUSED_DAYS", 45, minimum=1)
+KEYLEDGER_PURPOSE_REVIEW_DAYS = env_int("KEYLEDGER_PURPOSE_REVIEW_DAYS", 180, minimum=1)
+KEYLEDGER_EXCEPTION_MAX_DAYS = env_int("KEYLEDGER_EXCEPTION_MAX_DAYS", 90, minimum=1)
+KEYLEDGER_OWNER_TAG_KEYS = env_list("KEYLEDGER_OWNER_TAG_KEYS",
+                                    ["owner", "Owner", "owner-email", "OwnerEmail"])
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "keyledger": {"handlers": ["console"], "level": env_str("KEYLEDGER_LOG_LEVEL", "INFO")},
+        # botocore logs request bodies at DEBUG, which include STS credentials: never below INFO.
+        "botocore": {"handlers": ["console"], "level": "WARNING"},
+    },
+}

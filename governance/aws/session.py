@@ -1,0 +1,113 @@
+"""Sessions into AWS accounts, and counting of every call made through them.
+
+Keyledger holds no long-term credentials: it starts from the ambient credentials of its host
+(instance role, container role, SSO profile, or the environment) and assumes a read-only
+role in each member account. Every client it hands out counts its API calls, so a sync run
+can report what it cost, and honours ``AWS_ENDPOINT_URL`` (boto3 reads it), so an emulator
+such as moto can stand in for AWS.
+"""
+
+import contextlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import boto3
+from botocore.config import Config
+from django.conf import settings
+
+from .errors import translate
+
+ClientHook = Callable[[str, object], None]
+_client_hooks: list[ClientHook] = []
+
+
+@contextlib.contextmanager
+def client_hooks(hook: ClientHook) -> Iterator[None]:
+    """Run ``hook(account_id, client)`` on every client created inside the block.
+
+    The extension point for botocore event handlers (fault injection in tests, latency in
+    benchmarks): they act on real requests rather than replacing the client.
+    """
+    _client_hooks.append(hook)
+    try:
+        yield
+    finally:
+        _client_hooks.remove(hook)
+
+
+def client_config() -> Config:
+    """Retries, time-outs and region for every client (botocore's standard retry mode)."""
+    return Config(
+        region_name=settings.KEYLEDGER_AWS_REGION,
+        retries={"mode": settings.KEYLEDGER_AWS_RETRY_MODE,
+                 "max_attempts": settings.KEYLEDGER_AWS_MAX_ATTEMPTS},
+        connect_timeout=settings.KEYLEDGER_AWS_CONNECT_TIMEOUT,
+        read_timeout=settings.KEYLEDGER_AWS_READ_TIMEOUT,
+    )
+
+
+class AccountSession:
+    """Clients for one account, all counting into one ``calls`` counter (``service:Action``)."""
+
+    def __init__(self, account_id: str, boto_session: boto3.Session,
+                 calls: Counter | None = None):
+        self.account_id = account_id
+        self._session = boto_session
+        self._clients: dict[str, object] = {}
+        self.calls: Counter = calls if calls is not None else Counter()
+
+    def client(self, service: str):
+        if service not in self._clients:
+            client = self._session.client(service, config=client_config())
+            client.meta.events.register("before-call", self._count)
+            for hook in list(_client_hooks):
+                hook(self.account_id, client)
+            self._clients[service] = client
+        return self._clients[service]
+
+    def _count(self, model, **_kwargs):
+        self.calls[f"{model.service_model.signing_name}:{model.name}"] += 1
+
+
+def ambient_session(account_id: str = "", calls: Counter | None = None) -> AccountSession:
+    """The host's own credentials, for accounts registered without a role ARN."""
+    return AccountSession(account_id, boto3.Session(region_name=settings.KEYLEDGER_AWS_REGION),
+                          calls)
+
+
+def assumed_session(*, account_id: str, role_arn: str, external_id: str = "",
+                    calls: Counter | None = None) -> AccountSession:
+    """Assume ``role_arn`` (short-lived, with the external id) and return its clients.
+
+    The temporary credentials live only inside the returned boto3 session: they are never
+    logged, stored or returned.
+    """
+    calls = calls if calls is not None else Counter()
+    base = ambient_session(account_id, calls)
+    params = {
+        "RoleArn": role_arn,
+        "RoleSessionName": settings.KEYLEDGER_ROLE_SESSION_NAME,
+        "DurationSeconds": settings.KEYLEDGER_ASSUME_ROLE_SECONDS,
+    }
+    if external_id:
+        params["ExternalId"] = external_id
+    try:
+        credentials = base.client("sts").assume_role(**params)["Credentials"]
+    except Exception as exc:
+        raise translate(exc, "sts") from None
+    session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=settings.KEYLEDGER_AWS_REGION,
+    )
+    return AccountSession(account_id, session, calls)
+
+
+def session_for(*, account_id: str, role_arn: str, external_id: str,
+                calls: Counter | None = None) -> AccountSession:
+    """The session a sync uses: assumed role when the account names one, else ambient."""
+    if role_arn:
+        return assumed_session(account_id=account_id, role_arn=role_arn,
+                               external_id=external_id, calls=calls)
+    return ambient_session(account_id, calls)

@@ -1,0 +1,76 @@
+"""The key export (CSV and JSON), whose columns are a public contract (DESIGN.md).
+
+One function produces the rows for the command, the web export and the API, streaming
+from the database so 100,000 keys never sit in memory at once.
+"""
+
+import csv
+import io
+import itertools
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .models import ROOT_USER_NAME, AccessKey
+
+KEY_EXPORT_COLUMNS = (
+    "account_id", "account_name", "user_name", "access_key_id", "status", "created_at",
+    "age_days", "last_used_at", "last_used_service", "last_used_region", "owner_email",
+    "purpose", "findings", "compliance",
+)
+FORMULA_STARTERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _iso(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def exportable_keys() -> QuerySet:
+    """Keys still present in AWS, in a stable order."""
+    return (AccessKey.objects.filter(removed_at__isnull=True)
+            .select_related("account", "user")
+            .order_by("account__account_id", "user__name", "created_at", "pk"))
+
+
+def key_export_rows(keys: QuerySet, *, now: datetime | None = None) -> Iterator[dict]:
+    """One dict per key with exactly KEY_EXPORT_COLUMNS."""
+    now = now or timezone.now()
+    for key in keys.iterator(chunk_size=2000):
+        is_root = key.user.name == ROOT_USER_NAME
+        yield {
+            "account_id": key.account.account_id,
+            "account_name": key.account.name,
+            "user_name": key.user.name,
+            "access_key_id": "" if is_root else (key.access_key_id or ""),
+            "status": key.status,
+            "created_at": _iso(key.created_at),
+            "age_days": "" if key.created_at is None else str((now - key.created_at).days),
+            "last_used_at": _iso(key.last_used_at),
+            "last_used_service": key.last_used_service,
+            "last_used_region": key.last_used_region,
+            "owner_email": "",
+            "purpose": "",
+            "findings": "",
+            "compliance": "",
+        }
+
+
+def neutralise_formula(value: str) -> str:
+    """Stop spreadsheets from running a cell as a formula (AWS strings are untrusted)."""
+    return "'" + value if value.startswith(FORMULA_STARTERS) else value
+
+
+def csv_lines(rows: Iterable[dict]) -> Iterator[str]:
+    """The CSV text, header first, one line at a time (for streaming responses)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    body = ([neutralise_formula(row[c]) for c in KEY_EXPORT_COLUMNS] for row in rows)
+    for values in itertools.chain([list(KEY_EXPORT_COLUMNS)], body):
+        writer.writerow(values)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate(0)

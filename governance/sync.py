@@ -1,0 +1,177 @@
+"""Syncing accounts: the one service that the command, the tasks and the UI all call.
+
+A run claims the account (one running SyncRun per account, a database constraint, so two
+workers on two machines cannot sync one account at once), collects a complete snapshot
+from AWS, and only then reconciles it in one transaction. A collection that fails at any
+point changes nothing stored; the run records why, with its cost in AWS calls.
+"""
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .aws.collector import Collector
+from .aws.documents import document_digest
+from .aws.errors import CollectionError
+from .aws.session import session_for
+from .models import AwsAccount, AwsManagedPolicy, PolicyDocument, SyncRun
+from .reconcile import reconcile_account
+
+log = logging.getLogger("keyledger.sync")
+
+
+class SyncAlreadyRunning(Exception):
+    """Another worker is syncing this account; ``run`` is its SyncRun."""
+
+    def __init__(self, run: SyncRun):
+        super().__init__(f"a sync of {run.account.account_id} is already running "
+                         f"(started {run.started_at:%Y-%m-%d %H:%M:%S} UTC)")
+        self.run = run
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    run: SyncRun
+    retryable: bool = False
+
+
+class DatabaseManagedPolicyStore:
+    """AWS-managed policy documents shared by every account's sync, refreshed after a TTL."""
+
+    def __init__(self, now=None):
+        now = now or timezone.now()
+        fresh_after = now - timedelta(hours=settings.KEYLEDGER_MANAGED_POLICY_TTL_HOURS)
+        self._now = now
+        self._cache = {
+            row.arn: row.document.document
+            for row in AwsManagedPolicy.objects.filter(fetched_at__gt=fresh_after)
+            .select_related("document")
+        }
+
+    def get(self, arn: str):
+        return self._cache.get(arn)
+
+    def put(self, arn: str, version_id: str, document) -> None:
+        digest = document_digest(document)
+        PolicyDocument.objects.get_or_create(digest=digest, defaults={"document": document})
+        AwsManagedPolicy.objects.update_or_create(
+            arn=arn, defaults={"version_id": version_id[:20], "document_id": digest,
+                               "fetched_at": self._now},
+        )
+        self._cache[arn] = document
+
+
+def expire_abandoned_runs(*, now=None, account: AwsAccount | None = None) -> int:
+    """Fail runs whose worker stopped giving signs of life, releasing their accounts."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.KEYLEDGER_SYNC_LOCK_SECONDS)
+    runs = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff)
+    if account is not None:
+        runs = runs.filter(account=account)
+    return runs.update(
+        status=SyncRun.Status.FAILED, failure_kind=SyncRun.FailureKind.ABANDONED, finished_at=now,
+        error="The worker running this sync stopped without finishing; nothing was stored.",
+    )
+
+
+def begin_run(*, account: AwsAccount, trigger: str) -> SyncRun:
+    """Claim the account for a new run, or raise SyncAlreadyRunning."""
+    expire_abandoned_runs(account=account)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return SyncRun.objects.create(account=account, trigger=trigger, started_at=now,
+                                          heartbeat_at=now, phase="starting")
+    except IntegrityError:
+        running = SyncRun.objects.filter(account=account, status=SyncRun.Status.RUNNING).first()
+        if running is None:  # it finished in between: try once more
+            return begin_run(account=account, trigger=trigger)
+        raise SyncAlreadyRunning(running) from None
+
+
+def _set_phase(run: SyncRun, phase: str) -> None:
+    run.phase = phase
+    run.heartbeat_at = timezone.now()
+    SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+        phase=phase, heartbeat_at=run.heartbeat_at
+    )
+
+
+def _fail(run: SyncRun, calls: Counter, kind: str, message: str) -> SyncRun:
+    run.status, run.failure_kind, run.error = SyncRun.Status.FAILED, kind, message[:4000]
+    run.finished_at = timezone.now()
+    run.aws_calls, run.aws_calls_by_action = sum(calls.values()), dict(calls)
+    run.phase = ""
+    SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+        status=run.status, failure_kind=kind, error=run.error, finished_at=run.finished_at,
+        aws_calls=run.aws_calls, aws_calls_by_action=run.aws_calls_by_action, phase="",
+    )
+    log.warning("sync %s failed (%s): %s", run.account.account_id, kind, message)
+    return run
+
+
+def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND) -> SyncOutcome:
+    """Sync one account now, in this process. Raises SyncAlreadyRunning if it is busy."""
+    run = begin_run(account=account, trigger=trigger)
+    calls: Counter = Counter()
+    try:
+        session = session_for(account_id=account.account_id, role_arn=account.role_arn,
+                              external_id=account.external_id, calls=calls)
+        collector = Collector(
+            session, DatabaseManagedPolicyStore(),
+            poll_first_seconds=settings.KEYLEDGER_REPORT_POLL_FIRST_SECONDS,
+            poll_max_seconds=settings.KEYLEDGER_REPORT_POLL_MAX_SECONDS,
+            on_phase=lambda phase: _set_phase(run, phase),
+        )
+        snapshot = collector.collect()
+        if snapshot.account_id != account.account_id:
+            raise CollectionError("error", "collected a different account than asked")
+    except CollectionError as exc:
+        return SyncOutcome(_fail(run, calls, exc.kind, exc.message), retryable=exc.retryable)
+    except Exception as exc:
+        log.exception("sync %s: unexpected error", account.account_id)
+        _fail(run, calls, SyncRun.FailureKind.ERROR, f"internal error: {type(exc).__name__}")
+        raise
+    _set_phase(run, "storing")
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            counts = reconcile_account(account=account, snapshot=snapshot, now=now, sync_run=run)
+            finished = _finish(run, calls, counts)
+            AwsAccount.objects.filter(pk=account.pk).update(last_synced_at=run.finished_at)
+            account.last_synced_at = run.finished_at
+    except Exception as exc:
+        log.exception("sync %s: storing failed", account.account_id)
+        try:
+            _fail(run, calls, SyncRun.FailureKind.ERROR,
+                  f"storing failed: {type(exc).__name__}; nothing was changed")
+        except Exception:  # the database itself is gone; the run expires by heartbeat
+            log.exception("sync %s: could not record the failure", account.account_id)
+        raise
+    log.info("sync %s succeeded: %d users, %d keys, %d rows written, %d AWS calls",
+             account.account_id, counts.users_seen, counts.keys_seen, counts.rows_written,
+             finished.aws_calls)
+    return SyncOutcome(finished)
+
+
+def _finish(run: SyncRun, calls: Counter, counts) -> SyncRun:
+    for name in ("users_seen", "users_created", "users_updated", "users_removed", "keys_seen",
+                 "keys_created", "keys_updated", "keys_removed", "rows_written"):
+        setattr(run, name, getattr(counts, name))
+    run.status, run.phase, run.finished_at = SyncRun.Status.SUCCEEDED, "", timezone.now()
+    run.aws_calls, run.aws_calls_by_action = sum(calls.values()), dict(calls)
+    fields = ["users_seen", "users_created", "users_updated", "users_removed", "keys_seen",
+              "keys_created", "keys_updated", "keys_removed", "rows_written", "status", "phase",
+              "finished_at", "aws_calls", "aws_calls_by_action"]
+    updated = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+        **{name: getattr(run, name) for name in fields}
+    )
+    if updated != 1:
+        # The run was expired as abandoned while we worked: another run may own the account.
+        raise CollectionError("abandoned", "this run was expired before it could store")
+    return run

@@ -1,0 +1,47 @@
+"""Celery tasks: thin, idempotent wrappers around the sync service."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+
+from .models import AwsAccount, SyncRun
+from .sync import SyncAlreadyRunning, expire_abandoned_runs, sync_account
+
+log = logging.getLogger("keyledger.tasks")
+
+
+@shared_task(ignore_result=True)
+def sync_all_accounts(trigger: str = SyncRun.Trigger.SCHEDULE) -> int:
+    """Fan out one ``sync_account`` per enabled account onto the ``sync`` queue."""
+    ids = list(AwsAccount.objects.filter(enabled=True).values_list("pk", flat=True))
+    for pk in ids:
+        sync_account_task.apply_async(args=[pk, trigger])
+    return len(ids)
+
+
+@shared_task(
+    name="governance.tasks.sync_account", bind=True, ignore_result=True, acks_late=True,
+    autoretry_for=(OperationalError,), retry_backoff=30, retry_backoff_max=600,
+    retry_jitter=True, max_retries=settings.KEYLEDGER_SYNC_TASK_RETRIES,
+)
+def sync_account_task(self, account_pk: int, trigger: str = SyncRun.Trigger.SCHEDULE):
+    """Sync one account; throttling and time-outs are retried with an exponential back-off."""
+    account = AwsAccount.objects.filter(pk=account_pk, enabled=True).first()
+    if account is None:
+        return None
+    try:
+        outcome = sync_account(account=account, trigger=trigger)
+    except SyncAlreadyRunning as busy:
+        log.info("%s", busy)
+        return None
+    if outcome.retryable and self.request.retries < self.max_retries:
+        countdown = min(600, 30 * 2 ** self.request.retries)
+        raise self.retry(countdown=countdown)
+    return outcome.run.pk
+
+
+@shared_task(ignore_result=True)
+def expire_abandoned_sync_runs() -> int:
+    return expire_abandoned_runs()
