@@ -49,3 +49,23 @@ def register_account(db):
         )
 
     return register
+
+
+@pytest.fixture(scope="session")
+def _moto_server():
+    from demo.emulator import EmulatedAws
+
+    emulator = EmulatedAws().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def moto_server(_moto_server, monkeypatch):
+    """A moto server in this process, reached over HTTP through AWS_ENDPOINT_URL; wiped after."""
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name, value in _moto_server.environment().items():
+        monkeypatch.setenv(name, value)
+    yield _moto_server
+    _moto_server.reset()

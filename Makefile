@@ -1,0 +1,55 @@
+# Every routine task. The README's two commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+DEMO_ENV := DEBUG=true KEYLEDGER_VAR_DIR=var/demo
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/keyledger
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install demo test lint format migrate worker beat clean services-check
+
+install: $(STAMP)  ## create .venv with every locked dependency
+
+$(STAMP): pyproject.toml uv.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv sync --frozen --quiet
+	touch $(STAMP)
+
+demo: install  ## emulated AWS organization, synced, served on http://127.0.0.1:8000
+	rm -rf var/demo
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --verbosity 0
+	$(DEMO_ENV) $(BIN)/python manage.py run_demo
+
+services-check:
+	@$(BIN)/python -c "import psycopg; psycopg.connect('$(TEST_DATABASE_URL)'.rsplit('/',1)[0] + '/postgres', connect_timeout=3).close()" \
+	  || { echo "PostgreSQL is not reachable on 127.0.0.1:5432 (see README: Testing)"; exit 1; }
+	@$(BIN)/python -c "import redis; redis.Redis.from_url('$(TEST_REDIS_URL)', socket_connect_timeout=3).ping()" \
+	  || { echo "Redis is not reachable on 127.0.0.1:6379 (see README: Testing)"; exit 1; }
+
+test: install services-check  ## the whole suite against the real Postgres and Redis
+	DATABASE_URL=$(TEST_DATABASE_URL) KEYLEDGER_REDIS_URL=$(TEST_REDIS_URL) \
+	  $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run --verbosity 0
+
+format: install
+	$(BIN)/ruff check --fix .
+
+migrate: install
+	$(BIN)/python manage.py migrate
+
+worker: install  ## a Celery worker for the sync and default queues (needs CELERY_BROKER_URL)
+	$(BIN)/celery -A config worker -Q sync,celery --loglevel INFO
+
+beat: install  ## the one scheduler of periodic tasks (needs CELERY_BROKER_URL)
+	$(BIN)/celery -A config beat --loglevel INFO
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache
