@@ -5,6 +5,7 @@ moto's backend objects while Keyledger reaches it over HTTP exactly as it reache
 through ``AWS_ENDPOINT_URL``.
 """
 
+import logging
 import os
 from contextlib import contextmanager
 
@@ -25,6 +26,8 @@ class EmulatedAws:
         self.url = ""
 
     def start(self) -> "EmulatedAws":
+        # werkzeug logs every request to stderr; the demo's own output is what matters.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"

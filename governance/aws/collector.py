@@ -8,6 +8,7 @@ across accounts, so each is fetched once, not once per account.
 """
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -205,10 +206,17 @@ class Collector:
 
     def _join_slots(self, user: UserSnapshot, listed: list[dict],
                     row: ReportRow | None) -> Iterable[KeySnapshot]:
-        slots = {s.last_rotated: s for s in row.slots if s.last_rotated} if row else {}
+        # The report has whole seconds: a second shared by two slots or two keys is ambiguous,
+        # so those keys take the per-key fallback rather than another key's last use.
+        seconds = Counter(_aware(i.get("CreateDate")).replace(microsecond=0)
+                          for i in listed if i.get("CreateDate"))
+        rotated = Counter(s.last_rotated for s in row.slots if s.last_rotated) if row else {}
+        slots = {s.last_rotated: s for s in row.slots
+                 if s.last_rotated and rotated[s.last_rotated] == 1} if row else {}
         for item in listed:
             created = _aware(item.get("CreateDate"))
-            slot = slots.get(created.replace(microsecond=0)) if created else None
+            second = created.replace(microsecond=0) if created else None
+            slot = slots.get(second) if second and seconds[second] == 1 else None
             if slot is not None:
                 used_at, service, region = (slot.last_used_at, slot.last_used_service,
                                             slot.last_used_region)

@@ -104,6 +104,8 @@ def parse_credential_report(content: bytes) -> list[ReportRow]:
     for line, raw in enumerate(reader, start=2):
         if None in raw:
             raise CollectionError("bad_data", f"malformed credential report: line {line} too long")
+        if None in raw.values():
+            raise CollectionError("bad_data", f"malformed credential report: line {line} too short")
         slots = tuple(
             KeySlot(
                 slot=n,

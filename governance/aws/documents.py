@@ -25,9 +25,12 @@ def decode_document(raw: Any, *, where: str) -> Any:
         raise CollectionError("bad_data", f"{where}: policy document too long")
     for candidate in (raw, unquote(raw)):
         try:
-            return json.loads(candidate)
+            document = json.loads(candidate)
         except ValueError:
             continue
+        if not isinstance(document, dict):
+            raise CollectionError("bad_data", f"{where}: policy document is not a JSON object")
+        return document
     raise CollectionError("bad_data", f"{where}: policy document is not JSON")
 
 

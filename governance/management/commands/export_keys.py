@@ -1,6 +1,8 @@
 """``manage.py export_keys [--format csv|json]``: every key, the columns of the CSV export."""
 
 import json
+import os
+import sys
 
 from django.core.management.base import BaseCommand
 
@@ -14,6 +16,13 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["csv", "json"], default="csv")
 
     def handle(self, *args, format, **options):
+        try:
+            self._write(format)
+        except BrokenPipeError:  # the reader stopped early (| head): not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
+    def _write(self, format: str) -> None:
         rows = key_export_rows(exportable_keys())
         if format == "csv":
             for line in csv_lines(rows):
