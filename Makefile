@@ -37,7 +37,7 @@ test: install services-check  ## the whole suite against the real Postgres and R
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/python manage.py makemigrations --check --dry-run --verbosity 0
+	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run --verbosity 0
 
 format: install
 	$(BIN)/ruff check --fix .

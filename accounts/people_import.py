@@ -15,6 +15,7 @@ from django.db import transaction
 
 from .models import Person
 from .roles import Role
+from .signals import people_changed
 
 PEOPLE_CSV_HEADER = ["email", "name", "manager_email", "roles", "active"]
 _BOOLEANS = {"true": True, "false": False}
@@ -114,5 +115,7 @@ def people_import(*, rows: list[PersonRow]) -> ImportResult:
             person.groups.add(*[groups[name] for name in row.roles - current])
             changed.add(row.email)
     updated = len(changed - created)
+    if created or changed:
+        people_changed.send(sender=Person, emails=sorted(created | changed))
     return ImportResult(created=len(created), updated=updated,
                         unchanged=len(rows) - len(created) - updated)

@@ -23,6 +23,14 @@ def beat_schedule(sync_interval_minutes: int) -> dict:
             "task": "governance.tasks.expire_abandoned_sync_runs",
             "schedule": crontab(minute="*/10"),
         },
+        "expire-exceptions": {
+            "task": "governance.tasks.expire_exceptions",
+            "schedule": crontab(minute=5),
+        },
+        "evaluate-and-snapshot-daily": {
+            "task": "governance.tasks.evaluate_all_keys",
+            "schedule": crontab(hour=0, minute=15),
+        },
     }
 
 

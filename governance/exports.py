@@ -10,10 +10,10 @@ import itertools
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import ROOT_USER_NAME, AccessKey
+from .models import ROOT_USER_NAME, AccessKey, Registration
 
 KEY_EXPORT_COLUMNS = (
     "account_id", "account_name", "user_name", "access_key_id", "status", "created_at",
@@ -29,11 +29,18 @@ def _iso(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def with_export_columns(keys: QuerySet) -> QuerySet:
+    """Join what the export needs in the same query: account, user, owner and purpose."""
+    current_purpose = Registration.objects.filter(
+        key=OuterRef("pk"), superseded_at__isnull=True).values("category")[:1]
+    return (keys.select_related("account", "user", "owner")
+            .annotate(purpose_category=Subquery(current_purpose)))
+
+
 def exportable_keys() -> QuerySet:
     """Keys still present in AWS, in a stable order."""
-    return (AccessKey.objects.filter(removed_at__isnull=True)
-            .select_related("account", "user")
-            .order_by("account__account_id", "user__name", "created_at", "pk"))
+    return with_export_columns(AccessKey.objects.filter(removed_at__isnull=True)).order_by(
+        "account__account_id", "user__name", "created_at", "pk")
 
 
 def key_export_rows(keys: QuerySet, *, now: datetime | None = None) -> Iterator[dict]:
@@ -52,10 +59,10 @@ def key_export_rows(keys: QuerySet, *, now: datetime | None = None) -> Iterator[
             "last_used_at": _iso(key.last_used_at),
             "last_used_service": key.last_used_service,
             "last_used_region": key.last_used_region,
-            "owner_email": "",
-            "purpose": "",
-            "findings": "",
-            "compliance": "",
+            "owner_email": key.owner.email if key.owner_id else "",
+            "purpose": key.purpose_category or "",
+            "findings": key.open_codes,
+            "compliance": key.compliance,
         }
 
 

@@ -144,6 +144,22 @@ class AccessKey(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     removed_at = models.DateTimeField(null=True, blank=True)
+    # Ownership assigned in Keyledger (by the security team, or by registering a purpose).
+    assigned_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="assigned_keys",
+    )
+    # Written by the evaluation, so lists, filters and exports need no recomputation.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="owned_keys", help_text="The resolved owner (assignment, then tag).",
+    )
+    owner_gap = models.CharField(max_length=300, blank=True,
+                                 help_text="Why no owner resolves, when none does.")
+    compliance = models.CharField(max_length=20, blank=True)
+    open_codes = models.CharField(max_length=400, blank=True,
+                                  help_text="Open, not excepted finding codes, sorted, ';'.")
+    evaluated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["account", "user__name", "created_at"]
@@ -161,7 +177,8 @@ class AccessKey(models.Model):
                 name="access_key_has_id_or_slot",
             ),
         ]
-        indexes = [models.Index(fields=["account", "status"])]
+        indexes = [models.Index(fields=["account", "status"]),
+                   models.Index(fields=["compliance"])]
 
     def __str__(self):
         return self.access_key_id or f"root key {self.slot} @ {self.account.account_id}"
@@ -281,3 +298,159 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_id}"
+
+
+# -- governance state (findings, ownership, purpose, exceptions, history) ------------------
+
+class Compliance(models.TextChoices):
+    COMPLIANT = "compliant", "Compliant"
+    EXCEPTED = "excepted", "Excepted"
+    NON_COMPLIANT = "non_compliant", "Non-compliant"
+
+
+class Finding(models.Model):
+    """One rule firing on one key, from when it opened until it was resolved.
+
+    An open finding may be covered by an approved exception (``exception``); it still counts
+    as open for "open since" and time-to-fix, but not for compliance or the export's codes.
+    """
+
+    key = models.ForeignKey(AccessKey, on_delete=models.CASCADE, related_name="findings")
+    code = models.CharField(max_length=40)
+    element = models.CharField(max_length=20)
+    severity = models.CharField(max_length=10)
+    reason = models.CharField(max_length=500)
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    exception = models.ForeignKey("ExceptionRequest", null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="covered_findings")
+
+    class Meta:
+        ordering = ["key", "code", "-opened_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "code"], condition=Q(resolved_at__isnull=True),
+                                    name="one_open_finding_per_key_code"),
+        ]
+        indexes = [models.Index(fields=["code", "resolved_at"])]
+
+    def __str__(self):
+        return f"{self.code} on {self.key}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class PurposeCategory(models.TextChoices):
+    CI_CD = "ci_cd", "CI/CD outside AWS"
+    SAAS = "saas", "Third-party SaaS integration"
+    ON_PREMISES = "on_premises", "On-premises workload"
+    LOCAL_DEVELOPMENT = "local_development", "Local development"
+    LEGACY = "legacy", "Legacy system"
+    OTHER = "other", "Other"
+
+
+class Registration(models.Model):
+    """A key's registered purpose and the case for it being a key at all (DESIGN.md).
+
+    New registrations supersede old ones, which are kept; the current one is the one with no
+    ``superseded_at``. It stops counting when its review date passes.
+    """
+
+    key = models.ForeignKey(AccessKey, on_delete=models.CASCADE, related_name="registrations")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                              related_name="registrations")
+    category = models.CharField(max_length=30, choices=PurposeCategory.choices)
+    runs_where = models.CharField(max_length=300, help_text="Where the key is used.")
+    justification = models.TextField(max_length=4000)
+    why_not_iam_role = models.TextField(max_length=2000)
+    why_not_identity_center = models.TextField(max_length=2000)
+    why_not_sts = models.TextField(max_length=2000,
+                                   help_text="Why STS / IAM Roles Anywhere cannot serve.")
+    source_restriction = models.CharField(max_length=500,
+                                          help_text="Declared source (IP ranges, VPC endpoint).")
+    rotation_procedure = models.TextField(max_length=2000)
+    deactivation_contact = models.CharField(max_length=300,
+                                            help_text="Who can deactivate it in an incident.")
+    registered_at = models.DateTimeField()
+    review_due_on = models.DateField()
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["key", "-registered_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["key"], condition=Q(superseded_at__isnull=True),
+                                    name="one_current_registration_per_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_category_display()} for {self.key}"
+
+
+class ExceptionRequest(models.Model):
+    """A request to waive one waivable finding on one key until an expiry date."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    OPEN_STATUSES = (Status.REQUESTED, Status.APPROVED)
+
+    key = models.ForeignKey(AccessKey, on_delete=models.CASCADE, related_name="exceptions")
+    code = models.CharField(max_length=40)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="exception_requests")
+    justification = models.TextField(max_length=4000)
+    expires_on = models.DateField(help_text="Last day the exception covers.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="exception_decisions")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(max_length=2000, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "code"], condition=Q(status__in=["requested", "approved"]),
+                name="one_open_exception_per_key_code",
+            ),
+            models.CheckConstraint(condition=~Q(decided_by=models.F("requested_by")),
+                                   name="exception_not_self_decided"),
+        ]
+        indexes = [models.Index(fields=["status", "expires_on"])]
+
+    def __str__(self):
+        return f"{self.code} on {self.key} ({self.status})"
+
+
+class DailySnapshot(models.Model):
+    """Counts for trend charts: one row per day, account, dimension and value."""
+
+    class Dimension(models.TextChoices):
+        KEYS = "keys", "Active keys"
+        COMPLIANCE = "compliance", "Keys by compliance"
+        CODE = "code", "Open findings by code"
+        ELEMENT = "element", "Keys failing an element"
+
+    day = models.DateField()
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="snapshots")
+    dimension = models.CharField(max_length=20, choices=Dimension.choices)
+    name = models.CharField(max_length=40)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-day", "account", "dimension", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "account", "dimension", "name"],
+                                    name="one_snapshot_count_per_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.account_id} {self.dimension}:{self.name}={self.count}"

@@ -19,7 +19,8 @@ from .aws.collector import Collector
 from .aws.documents import document_digest
 from .aws.errors import CollectionError
 from .aws.session import session_for
-from .models import AwsAccount, AwsManagedPolicy, PolicyDocument, SyncRun
+from .evaluation import evaluate_keys
+from .models import AccessKey, AwsAccount, AwsManagedPolicy, PolicyDocument, SyncRun
 from .reconcile import reconcile_account
 
 log = logging.getLogger("keyledger.sync")
@@ -142,6 +143,7 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND)
     try:
         with transaction.atomic():
             counts = reconcile_account(account=account, snapshot=snapshot, now=now, sync_run=run)
+            evaluate_keys(keys=AccessKey.objects.filter(account=account), now=now)
             finished = _finish(run, calls, counts)
             AwsAccount.objects.filter(pk=account.pk).update(last_synced_at=run.finished_at)
             account.last_synced_at = run.finished_at

@@ -4,9 +4,12 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 
+from .evaluation import evaluate_keys
 from .models import AwsAccount, SyncRun
+from .services.exceptions import exceptions_expire
+from .snapshots import snapshot_take
 from .sync import SyncAlreadyRunning, expire_abandoned_runs, sync_account
 
 log = logging.getLogger("keyledger.tasks")
@@ -45,3 +48,17 @@ def sync_account_task(self, account_pk: int, trigger: str = SyncRun.Trigger.SCHE
 @shared_task(ignore_result=True)
 def expire_abandoned_sync_runs() -> int:
     return expire_abandoned_runs()
+
+
+@shared_task(ignore_result=True)
+def evaluate_all_keys() -> int:
+    """Daily: ages cross thresholds with no sync needed; then record the day's snapshot."""
+    with transaction.atomic():
+        result = evaluate_keys()
+        snapshot_take()
+    return result.keys
+
+
+@shared_task(ignore_result=True)
+def expire_exceptions() -> int:
+    return exceptions_expire()

@@ -4,8 +4,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from governance.models import AwsAccount
-
 MANAGEMENT_ACCOUNT = "123456789012"
 
 
@@ -40,6 +38,8 @@ def account_clients(account_id: str):
 @pytest.fixture
 def register_account(db):
     """Register an AWS account to sync through the reader role, as add_account would."""
+
+    from governance.models import AwsAccount
 
     def register(account_id: str, name: str = "", **fields) -> AwsAccount:
         return AwsAccount.objects.create(

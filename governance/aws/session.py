@@ -39,8 +39,9 @@ def client_config() -> Config:
     """Retries, time-outs and region for every client (botocore's standard retry mode)."""
     return Config(
         region_name=settings.KEYLEDGER_AWS_REGION,
+        # total_max_attempts counts the first request (botocore's max_attempts would not).
         retries={"mode": settings.KEYLEDGER_AWS_RETRY_MODE,
-                 "max_attempts": settings.KEYLEDGER_AWS_MAX_ATTEMPTS},
+                 "total_max_attempts": settings.KEYLEDGER_AWS_MAX_ATTEMPTS},
         connect_timeout=settings.KEYLEDGER_AWS_CONNECT_TIMEOUT,
         read_timeout=settings.KEYLEDGER_AWS_READ_TIMEOUT,
     )

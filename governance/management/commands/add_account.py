@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.services import account_add
+from governance.services.accounts import account_add
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.aws.errors import CollectionError
-from governance.services import accounts_discover
+from governance.services.accounts import accounts_discover
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from django.db import transaction
 from accounts.models import Person
 from accounts.people_import import parse_people_csv, people_import
 from governance.models import AwsAccount, SyncRun
-from governance.services import accounts_discover
+from governance.services.accounts import accounts_discover
 from governance.sync import sync_account
 
 

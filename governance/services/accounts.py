@@ -4,9 +4,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .audit import audit
-from .aws.organizations import organization_accounts
-from .models import AwsAccount
+from ..audit import audit
+from ..aws.organizations import organization_accounts
+from ..models import AwsAccount
 
 
 def reader_role_arn(account_id: str, role_name: str | None = None) -> str:

@@ -1,0 +1,307 @@
+"""The finding rules of DESIGN.md: facts about one key in, findings out.
+
+Pure on purpose: no ORM, no clock (``now`` is passed in), no AWS. The caller gathers the
+facts (:class:`KeyFacts`), and the same facts always give the same findings, so the rules
+are tested exhaustively in milliseconds and a re-evaluation can be compared with the last.
+
+Decisions the table leaves open, and why:
+
+* **Inactive keys** raise nothing, whatever else is wrong: they cannot be used.
+* **Root keys** get ``ROOT_KEY`` plus the rules that still describe the key itself
+  (``ROTATION_*``, ``UNUSED``, ``NO_AUDIT_TRAIL``). Owner, purpose, permissions, source,
+  console password and key count are questions about an IAM user; for the root user they
+  are all answered by "delete the key", which ``ROOT_KEY`` (critical, not waivable) says.
+* **Unknown dates** say nothing rather than guess: no ``created_at`` means no rotation
+  finding; ``UNUSED`` counts from the last use, or from creation when never used, and is
+  silent when both are unknown.
+* **Unknown CloudTrail status** (``None``) fails ``NO_AUDIT_TRAIL``: the element requires
+  usage to be traceable, and "we could not tell" is not evidence that it is.
+* **Unknown permissions** (``None`` on a non-root key) raise neither ``ADMIN_PRIVILEGE`` nor
+  ``NO_SOURCE_RESTRICTION``: there is nothing to judge, and a guess would be noise.
+* **A purpose registration without a review date** is current; one whose review date is
+  today or earlier is not.
+* **Exceptions** only cover waivable rules: :func:`compliance` and :func:`scorecard` ignore
+  an "excepted" code whose rule is not waivable, and count codes they do not know as
+  failing, so a caller's mistake can never make a key look compliant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from .iam_policy import PermissionVerdict
+
+ACTIVE = "Active"
+
+
+class Element(StrEnum):
+    PURPOSE = "purpose"
+    PERMISSIONS = "permissions"
+    SOURCE = "source"
+    UPDATES = "updates"
+    AUDITING = "auditing"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    def rank(self) -> int:
+        """Larger is worse: critical 4, high 3, medium 2, low 1 (sort with ``key=rank``)."""
+        return _SEVERITY_RANK[self]
+
+    @property
+    def above_low(self) -> bool:
+        """Whether a finding of this severity affects compliance (low ones never do)."""
+        return self.rank() > 1
+
+
+_SEVERITY_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1}
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    element: Element
+    severity: Severity
+    waivable: bool
+    title: str
+
+
+def _rules(*rules: Rule) -> dict[str, Rule]:
+    return {rule.code: rule for rule in rules}
+
+
+E, S = Element, Severity
+RULES: dict[str, Rule] = _rules(
+    Rule("ROOT_KEY", E.PERMISSIONS, S.CRITICAL, False, "Root user has an active access key"),
+    Rule("ADMIN_PRIVILEGE", E.PERMISSIONS, S.HIGH, True, "Key can do * on *"),
+    Rule("NO_SOURCE_RESTRICTION", E.SOURCE, S.MEDIUM, True, "Key usable from anywhere"),
+    Rule("ROTATION_OVERDUE", E.UPDATES, S.HIGH, True, "Rotation overdue"),
+    Rule("ROTATION_DUE", E.UPDATES, S.LOW, False, "Rotation due soon"),
+    Rule("UNUSED", E.UPDATES, S.MEDIUM, True, "Key unused"),
+    Rule("MULTIPLE_ACTIVE_KEYS", E.PURPOSE, S.MEDIUM, True, "User has several active keys"),
+    Rule("HUMAN_USER_KEY", E.PURPOSE, S.MEDIUM, True, "Key belongs to a person"),
+    Rule("NO_OWNER", E.PURPOSE, S.HIGH, False, "No owner"),
+    Rule("NO_PURPOSE", E.PURPOSE, S.MEDIUM, False, "No current purpose registration"),
+    Rule("NO_AUDIT_TRAIL", E.AUDITING, S.MEDIUM, True, "No CloudTrail trail logging"),
+)
+del E, S
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    rotation_max_days: int = 90
+    rotation_warning_days: int = 14
+    unused_days: int = 45
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True)
+class OwnerFacts:
+    """``email`` when the key resolves to an active person; else why not (``gap_reason``)."""
+
+    email: str = ""
+    gap_reason: str = ""
+
+
+@dataclass(frozen=True)
+class PurposeFacts:
+    """The key's current registration, if any; it lapses on its review date."""
+
+    registered: bool = False
+    review_due_on: date | None = None
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    is_root: bool
+    status: str  # "Active" / "Inactive"
+    created_at: datetime | None
+    last_used_at: datetime | None
+    user_active_keys: int = 0
+    user_has_password: bool = False
+    permissions: PermissionVerdict | None = None  # None for root keys, or when unknown
+    owner: OwnerFacts = field(default_factory=OwnerFacts)
+    purpose: PurposeFacts = field(default_factory=PurposeFacts)
+    account_trail_logging: bool | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    element: Element
+    severity: Severity
+    waivable: bool
+    reason: str
+
+
+def age_days(when: datetime, now: datetime) -> int:
+    """Whole days from ``when`` to ``now`` (DESIGN.md: ages are ``now - date``)."""
+    return (now - when).days
+
+
+def _day(when: datetime) -> str:
+    """The UTC calendar date of ``when``, as shown in reasons."""
+    return (when.astimezone(UTC) if when.tzinfo else when).date().isoformat()
+
+
+def _finding(code: str, reason: str) -> Finding:
+    rule = RULES[code]
+    return Finding(code, rule.element, rule.severity, rule.waivable, reason)
+
+
+def _rotation(facts: KeyFacts, now: datetime, t: Thresholds) -> list[Finding]:
+    if facts.created_at is None:
+        return []
+    age = age_days(facts.created_at, now)
+    created = f"created {_day(facts.created_at)}, {age} days ago"
+    if age > t.rotation_max_days:
+        return [_finding("ROTATION_OVERDUE", f"{created}; limit {t.rotation_max_days}")]
+    if age > t.rotation_max_days - t.rotation_warning_days:
+        left = t.rotation_max_days - age
+        return [_finding("ROTATION_DUE", f"{created}; rotate within {left} days "
+                                         f"(limit {t.rotation_max_days})")]
+    return []
+
+
+def _unused(facts: KeyFacts, now: datetime, t: Thresholds) -> list[Finding]:
+    if facts.last_used_at is not None:
+        idle = age_days(facts.last_used_at, now)
+        what = f"last used {_day(facts.last_used_at)}, {idle} days ago"
+    elif facts.created_at is not None:
+        idle = age_days(facts.created_at, now)
+        what = f"never used since creation {_day(facts.created_at)}, {idle} days ago"
+    else:
+        return []
+    if idle > t.unused_days:
+        return [_finding("UNUSED", f"{what}; limit {t.unused_days}")]
+    return []
+
+
+def _audit(facts: KeyFacts) -> list[Finding]:
+    if facts.account_trail_logging is True:
+        return []
+    if facts.account_trail_logging is None:
+        return [_finding("NO_AUDIT_TRAIL", "CloudTrail status unknown: not yet read from "
+                                           "the account")]
+    return [_finding("NO_AUDIT_TRAIL", "no multi-region CloudTrail trail is logging in the "
+                                       "key's account")]
+
+
+def _purpose(facts: KeyFacts, today: date) -> list[Finding]:
+    found = []
+    if facts.user_active_keys >= 2:
+        found.append(_finding("MULTIPLE_ACTIVE_KEYS", f"user has {facts.user_active_keys} "
+                                                      "active keys; one key per purpose"))
+    if facts.user_has_password:
+        found.append(_finding("HUMAN_USER_KEY", "user also has a console password: a person, "
+                                                "who should use IAM Identity Center"))
+    if not facts.owner.email:
+        found.append(_finding("NO_OWNER", facts.owner.gap_reason or "no owner resolved"))
+    purpose = facts.purpose
+    if not purpose.registered:
+        found.append(_finding("NO_PURPOSE", "no purpose registered"))
+    elif purpose.review_due_on is not None and purpose.review_due_on <= today:
+        overdue = (today - purpose.review_due_on).days
+        found.append(_finding("NO_PURPOSE", f"purpose review was due "
+                                            f"{purpose.review_due_on.isoformat()}, "
+                                            f"{overdue} days ago"))
+    return found
+
+
+def _permissions(verdict: PermissionVerdict | None) -> list[Finding]:
+    if verdict is None:
+        return []
+    found = []
+    if verdict.admin:
+        found.append(_finding("ADMIN_PRIVILEGE", verdict.admin_reason))
+    if not verdict.source_restricted:
+        found.append(_finding("NO_SOURCE_RESTRICTION", verdict.source_reason))
+    return found
+
+
+def evaluate_key(facts: KeyFacts, *, now: datetime,
+                 thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Finding]:
+    """Every finding that fires on this key at ``now``, sorted by code; [] when inactive."""
+    if facts.status != ACTIVE:
+        return []
+    found = _rotation(facts, now, thresholds) + _unused(facts, now, thresholds)
+    found += _audit(facts)
+    if facts.is_root:
+        found.append(_finding("ROOT_KEY", "the account root user has an active access key; "
+                                          "delete it"))
+    else:
+        found += _purpose(facts, now.date()) + _permissions(facts.permissions)
+    return sorted(found, key=lambda f: f.code)
+
+
+# -- judgement over findings -------------------------------------------------------------
+
+class Compliance(StrEnum):
+    COMPLIANT = "compliant"
+    EXCEPTED = "excepted"
+    NON_COMPLIANT = "non_compliant"
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    EXCEPTED = "excepted"
+
+
+def _blocks(code: str) -> bool:
+    """Whether a finding with this code affects compliance (unknown codes do, to be safe)."""
+    rule = RULES.get(code)
+    return rule is None or rule.severity.above_low
+
+
+def _covered(code: str, excepted: set[str]) -> bool:
+    rule = RULES.get(code)
+    return code in excepted and rule is not None and rule.waivable
+
+
+def compliance(open_codes: Iterable[str], excepted_codes: Iterable[str]) -> Compliance:
+    """``compliant`` with no open finding above low; ``excepted`` when every such finding is
+    covered by an approved, unexpired exception (``excepted_codes``); else ``non_compliant``.
+    """
+    excepted = set(excepted_codes)
+    blocking = {code for code in open_codes if _blocks(code)}
+    if not blocking:
+        return Compliance.COMPLIANT
+    if all(_covered(code, excepted) for code in blocking):
+        return Compliance.EXCEPTED
+    return Compliance.NON_COMPLIANT
+
+
+def scorecard(findings: Iterable[Finding], excepted_codes: Iterable[str]
+              ) -> dict[Element, tuple[Verdict, tuple[str, ...]]]:
+    """The five elements, each with its verdict and the reasons behind it.
+
+    ``fail``: some finding above low is not excepted (reasons: those findings);
+    ``excepted``: every finding above low is excepted (reasons: the excepted ones);
+    ``pass``: nothing above low (reasons: low findings, as notices; often empty).
+    Reasons read ``CODE: reason``, worst severity first.
+    """
+    excepted = set(excepted_codes)
+    ordered = sorted(findings, key=lambda f: (-Severity(f.severity).rank(), f.code))
+    card = {}
+    for element in Element:
+        mine = [f for f in ordered if f.element == element]
+        blocking = [f for f in mine if Severity(f.severity).above_low]
+        failing = [f for f in blocking if not _covered(f.code, excepted)]
+        if failing:
+            verdict, shown = Verdict.FAIL, failing
+        elif blocking:
+            verdict, shown = Verdict.EXCEPTED, blocking
+        else:
+            verdict, shown = Verdict.PASS, mine
+        card[element] = (verdict, tuple(f"{f.code}: {f.reason}" for f in shown))
+    return card

@@ -1,0 +1,110 @@
+"""Ownership and purpose of keys: assignment by the security team, registration by owners."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..access import can_manage_key, is_security
+from ..audit import audit
+from ..errors import GovernanceError, NotAllowed
+from ..evaluation import evaluate_keys, keys_of_people
+from ..models import AccessKey, PurposeCategory, Registration
+
+REGISTRATION_TEXT_FIELDS = (
+    "runs_where", "justification", "why_not_iam_role", "why_not_identity_center",
+    "why_not_sts", "source_restriction", "rotation_procedure", "deactivation_contact",
+)
+
+
+def _reevaluate(key: AccessKey) -> None:
+    evaluate_keys(keys=AccessKey.objects.filter(user_id=key.user_id))
+    key.refresh_from_db()
+
+
+@transaction.atomic
+def owner_assign(*, actor, key: AccessKey, person) -> AccessKey:
+    """The security team names a key's owner (an active person); overrides tags."""
+    if not is_security(actor):
+        raise NotAllowed("only the security team assigns owners")
+    if person is None or not person.is_active:
+        raise GovernanceError("the owner must be an active person")
+    before = key.assigned_owner.email if key.assigned_owner_id else None
+    key.assigned_owner = person
+    key.save(update_fields=["assigned_owner"])
+    _reevaluate(key)
+    audit(actor=actor, action="key.assign_owner", obj=key,
+          summary=f"assigned {person.email} as owner of {key}",
+          before={"assigned_owner": before}, after={"assigned_owner": person.email})
+    return key
+
+
+@dataclass(frozen=True)
+class RegistrationInput:
+    category: str
+    runs_where: str
+    justification: str
+    why_not_iam_role: str
+    why_not_identity_center: str
+    why_not_sts: str
+    source_restriction: str
+    rotation_procedure: str
+    deactivation_contact: str
+
+
+@transaction.atomic
+def purpose_register(*, actor, key: AccessKey, data: RegistrationInput) -> Registration:
+    """Register (or re-register) a key's purpose; the registrant becomes its owner.
+
+    Every field is required: a key exists only once a role, Identity Center and STS /
+    Roles Anywhere have each been ruled out, with the reason.
+    """
+    if key.removed_at is not None:
+        raise GovernanceError("this key no longer exists in AWS")
+    if not can_manage_key(actor, key):
+        raise NotAllowed("only the key's owner or the security team can register its purpose")
+    if data.category not in PurposeCategory.values:
+        raise GovernanceError(f"unknown purpose category {data.category!r}")
+    missing = [name for name in REGISTRATION_TEXT_FIELDS if not getattr(data, name).strip()]
+    if missing:
+        raise GovernanceError("required: " + ", ".join(n.replace("_", " ") for n in missing))
+    now = timezone.now()
+    previous = Registration.objects.filter(key=key, superseded_at__isnull=True).first()
+    if previous:
+        previous.superseded_at = now
+        previous.save(update_fields=["superseded_at"])
+    owner = actor if not is_security(actor) or key.owner_id is None else key.owner
+    registration = Registration.objects.create(
+        key=key, owner=owner, registered_at=now,
+        review_due_on=now.date() + timedelta(days=settings.KEYLEDGER_PURPOSE_REVIEW_DAYS),
+        category=data.category,
+        **{name: getattr(data, name).strip() for name in REGISTRATION_TEXT_FIELDS},
+    )
+    if key.assigned_owner_id != owner.pk:
+        key.assigned_owner = owner
+        key.save(update_fields=["assigned_owner"])
+    _reevaluate(key)
+    audit(actor=actor, action="key.register_purpose", obj=key,
+          summary=f"registered purpose {registration.get_category_display()} for {key}",
+          before={"registration": previous.pk} if previous else None,
+          after={"registration": registration.pk, "category": registration.category,
+                 "owner": owner.email, "review_due_on": registration.review_due_on.isoformat()})
+    return registration
+
+
+@transaction.atomic
+def person_deactivate(*, actor, person) -> int:
+    """A person leaves: they can no longer sign in or own keys; their keys become gaps."""
+    if not is_security(actor):
+        raise NotAllowed("only the security team deactivates people")
+    if not person.is_active:
+        return 0
+    person.is_active = False
+    person.save(update_fields=["is_active"])
+    result = evaluate_keys(keys=AccessKey.objects.filter(keys_of_people([person.pk])))
+    audit(actor=actor, action="person.deactivate", obj=person,
+          summary=f"deactivated {person.email}; {result.keys} keys re-evaluated",
+          before={"is_active": True}, after={"is_active": False})
+    return result.keys
