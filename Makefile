@@ -10,7 +10,7 @@ DEMO_ENV := DEBUG=true KEYLEDGER_VAR_DIR=var/demo KEYLEDGER_REPORT_POLL_FIRST_SE
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/keyledger
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install demo test lint format migrate worker beat clean services-check
+.PHONY: install demo test lint format migrate worker beat clean services-check bench
 
 install: $(STAMP)  ## create .venv with every locked dependency
 
@@ -35,9 +35,13 @@ test: install services-check  ## the whole suite against the real Postgres and R
 	DATABASE_URL=$(TEST_DATABASE_URL) KEYLEDGER_REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 
+bench: install services-check  ## sync cost per account on the demo organization (scratch DB)
+	$(BIN)/python -m bench.sync_cost
+	$(BIN)/python -m bench.sync_cost --users-per-account 300 --accounts 2
+
 lint: install
 	$(BIN)/ruff check .
-	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run --verbosity 0
+	DATABASE_URL=sqlite://:memory: DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run --verbosity 0
 
 format: install
 	$(BIN)/ruff check --fix .
