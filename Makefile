@@ -10,7 +10,7 @@ DEMO_ENV := DEBUG=true KEYLEDGER_VAR_DIR=var/demo KEYLEDGER_REPORT_POLL_FIRST_SE
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/keyledger
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install demo test lint format migrate worker beat clean services-check bench
+.PHONY: install demo test lint format migrate worker beat clean services-check bench browser-check
 
 install: $(STAMP)  ## create .venv with every locked dependency
 
@@ -31,8 +31,13 @@ services-check:
 	@$(BIN)/python -c "import redis; redis.Redis.from_url('$(TEST_REDIS_URL)', socket_connect_timeout=3).ping()" \
 	  || { echo "Redis is not reachable on 127.0.0.1:6379 (see README: Testing)"; exit 1; }
 
-test: install services-check  ## the whole suite against the real Postgres and Redis
-	DATABASE_URL=$(TEST_DATABASE_URL) KEYLEDGER_REDIS_URL=$(TEST_REDIS_URL) \
+CHROMIUM ?= /usr/bin/chromium
+
+browser-check:
+	@test -x $(CHROMIUM) || { echo "Browser tests need Debian's Chromium at $(CHROMIUM): apt-get install -y chromium"; exit 1; }
+
+test: install services-check browser-check  ## the whole suite against the real Postgres, Redis and Chromium
+	DATABASE_URL=$(TEST_DATABASE_URL) KEYLEDGER_REDIS_URL=$(TEST_REDIS_URL) KEYLEDGER_CHROMIUM=$(CHROMIUM) \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install services-check  ## sync cost per account on the demo organization (scratch DB)

@@ -36,6 +36,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "axes",
     "accounts",
     "governance",
 ]
@@ -49,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -64,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "governance.context.navigation",
             ],
         },
     },
@@ -75,11 +82,25 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.Person"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses sign-in while a lockout is in force
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: after 5 failures for one e-mail from one address, 15 minutes' lockout.
+AXES_FAILURE_LIMIT = env_int("KEYLEDGER_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("KEYLEDGER_LOGIN_LOCKOUT_MINUTES", 15, minimum=1) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "overview"
+LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -94,6 +115,53 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
                     if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# --- Security headers ----------------------------------------------------------------------
+# No inline script or style anywhere: every asset is a file served from this origin.
+KEYLEDGER_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                 "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+                 "form-action 'self'; frame-ancestors 'none'")
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("KEYLEDGER_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_AGE = env_int("KEYLEDGER_SESSION_SECONDS", 8 * 3600, minimum=300)
+# HTTPS: on by default outside DEBUG. The health check stays reachable over plain HTTP for
+# load balancers. HSTS preload is a domain owner's commitment: opt in with the variable.
+SECURE_SSL_REDIRECT = env_bool("KEYLEDGER_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_HSTS_SECONDS = env_int("KEYLEDGER_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("KEYLEDGER_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("KEYLEDGER_HSTS_PRELOAD", False)
+if env_bool("KEYLEDGER_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1_048_576
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+# --- API -------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.tokens.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Keyledger API",
+    "DESCRIPTION": "AWS access-key governance: keys, findings, exceptions, accounts, sync runs.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+KEYLEDGER_API_TOKEN_MAX_DAYS = env_int("KEYLEDGER_API_TOKEN_MAX_DAYS", 90, minimum=1, maximum=90)
 
 # --- Celery (namespace CELERY_) -------------------------------------------------------------
 # Without a broker, tasks run in-process: the demo and a single-machine install need no Redis.
@@ -112,6 +180,8 @@ CELERY_TIMEZONE = "UTC"
 # --- Keyledger --------------------------------------------------------------------------------
 # AWS access: Keyledger runs on ambient credentials and assumes this role in each account.
 KEYLEDGER_READER_ROLE_NAME = env_str("KEYLEDGER_READER_ROLE_NAME", "KeyledgerReader")
+# Incident response: a separate role allowed only iam:UpdateAccessKey; empty turns it off.
+KEYLEDGER_RESPONDER_ROLE_NAME = env_str("KEYLEDGER_RESPONDER_ROLE_NAME", "")
 KEYLEDGER_ROLE_SESSION_NAME = env_str("KEYLEDGER_ROLE_SESSION_NAME", "keyledger-sync")
 KEYLEDGER_ASSUME_ROLE_SECONDS = env_int("KEYLEDGER_ASSUME_ROLE_SECONDS", 900,
                                         minimum=900, maximum=3600)

@@ -22,3 +22,5 @@ STORAGES = {**STORAGES, "staticfiles": {  # noqa: F405
 # No collectstatic in tests: an empty static root keeps WhiteNoise from warning.
 STATIC_ROOT = Path(tempfile.gettempdir()) / "keyledger-test-static"  # noqa: F405
 STATIC_ROOT.mkdir(exist_ok=True)
+SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
+SECURE_HSTS_SECONDS = 0

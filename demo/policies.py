@@ -12,7 +12,9 @@ up: nothing here points at a real network.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 Document = dict[str, Any]
@@ -170,18 +172,6 @@ GROUPS = (
 
 # --- The read-only role Keyledger assumes in every account --------------------------------
 
-READER_ACTIONS = [
-    "iam:GetAccountAuthorizationDetails",
-    "iam:GenerateCredentialReport",
-    "iam:GetCredentialReport",
-    "iam:ListAccessKeys",
-    "iam:GetAccessKeyLastUsed",
-    "iam:GetAccountSummary",
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
-    "cloudtrail:DescribeTrails",
-    "cloudtrail:GetTrailStatus",
-]
 
 
 def reader_trust_policy(management_account_id: str, external_id: str) -> Document:
@@ -196,4 +186,7 @@ def reader_trust_policy(management_account_id: str, external_id: str) -> Documen
     )
 
 
-READER_POLICY = PolicySpec("keyledger-read-only", document(allow(READER_ACTIONS)))
+# The shipped least-privilege policy itself, so the demo's reader role is exactly production's.
+SHIPPED_READER_POLICY = (Path(__file__).resolve().parents[1]
+                         / "deploy" / "aws" / "keyledger-reader-policy.json")
+READER_POLICY = PolicySpec("keyledger-read-only", json.loads(SHIPPED_READER_POLICY.read_text()))

@@ -123,6 +123,28 @@ class IamUser(models.Model):
         return self.name == ROOT_USER_NAME
 
 
+class Compliance(models.TextChoices):
+    COMPLIANT = "compliant", "Compliant"
+    EXCEPTED = "excepted", "Excepted"
+    NON_COMPLIANT = "non_compliant", "Non-compliant"
+
+
+class AccessKeyQuerySet(models.QuerySet):
+    def visible_to(self, person) -> "AccessKeyQuerySet":
+        """The one place key visibility is decided (DESIGN.md "Three kinds of people").
+
+        The security team sees every key; a manager sees their own keys and their reports';
+        anyone else sees the keys they own. Anonymous or inactive people see nothing.
+        """
+        if not (person and person.is_authenticated and person.is_active):
+            return self.none()
+        if person.is_security:
+            return self
+        if person.is_manager:
+            return self.filter(Q(owner=person) | Q(owner__manager=person))
+        return self.filter(owner=person)
+
+
 class AccessKey(models.Model):
     """One access key. Root keys have no visible id: they are identified by their slot."""
 
@@ -156,10 +178,12 @@ class AccessKey(models.Model):
     )
     owner_gap = models.CharField(max_length=300, blank=True,
                                  help_text="Why no owner resolves, when none does.")
-    compliance = models.CharField(max_length=20, blank=True)
+    compliance = models.CharField(max_length=20, blank=True, choices=Compliance.choices)
     open_codes = models.CharField(max_length=400, blank=True,
                                   help_text="Open, not excepted finding codes, sorted, ';'.")
     evaluated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AccessKeyQuerySet.as_manager()
 
     class Meta:
         ordering = ["account", "user__name", "created_at"]
@@ -182,6 +206,18 @@ class AccessKey(models.Model):
 
     def __str__(self):
         return self.access_key_id or f"root key {self.slot} @ {self.account.account_id}"
+
+    @property
+    def open_code_list(self) -> list[str]:
+        """The open, not excepted finding codes, for display."""
+        return self.open_codes.split(";") if self.open_codes else []
+
+    @property
+    def age_days(self) -> int | None:
+        """Whole days since creation, as the rules count them."""
+        from django.utils import timezone
+
+        return None if self.created_at is None else (timezone.now() - self.created_at).days
 
 
 class AccessKeyEvent(models.Model):
@@ -302,12 +338,6 @@ class AuditEvent(models.Model):
 
 # -- governance state (findings, ownership, purpose, exceptions, history) ------------------
 
-class Compliance(models.TextChoices):
-    COMPLIANT = "compliant", "Compliant"
-    EXCEPTED = "excepted", "Excepted"
-    NON_COMPLIANT = "non_compliant", "Non-compliant"
-
-
 class Finding(models.Model):
     """One rule firing on one key, from when it opened until it was resolved.
 
@@ -387,6 +417,34 @@ class Registration(models.Model):
         return f"{self.get_category_display()} for {self.key}"
 
 
+class ExceptionRequestQuerySet(models.QuerySet):
+    def visible_to(self, person) -> "ExceptionRequestQuerySet":
+        """Security sees all; others see requests they made, may decide, or on visible keys."""
+        if not (person and person.is_authenticated and person.is_active):
+            return self.none()
+        if person.is_security:
+            return self
+        visible_keys = AccessKey.objects.visible_to(person).values("pk")
+        return self.filter(Q(requested_by=person) | Q(key__in=visible_keys)
+                           | self._decidable_q(person)).distinct()
+
+    def awaiting_decision_by(self, person) -> "ExceptionRequestQuerySet":
+        """Pending requests this person may decide (never their own)."""
+        if not (person and person.is_authenticated and person.is_active):
+            return self.none()
+        pending = self.filter(status="requested").exclude(requested_by=person)
+        if person.is_security:
+            return pending
+        return pending.filter(self._decidable_q(person))
+
+    @staticmethod
+    def _decidable_q(person) -> Q:
+        q = Q(requested_by__manager=person)
+        if person.is_manager:
+            q |= Q(requested_by__manager__isnull=True)
+        return q
+
+
 class ExceptionRequest(models.Model):
     """A request to waive one waivable finding on one key until an expiry date."""
 
@@ -413,6 +471,8 @@ class ExceptionRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(max_length=2000, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExceptionRequestQuerySet.as_manager()
 
     class Meta:
         ordering = ["-requested_at"]

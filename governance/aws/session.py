@@ -12,7 +12,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
 from django.conf import settings
 
 from .errors import translate
@@ -92,16 +94,28 @@ def assumed_session(*, account_id: str, role_arn: str, external_id: str = "",
     }
     if external_id:
         params["ExternalId"] = external_id
+    sts = base.client("sts")
+
+    def fetch() -> dict:
+        """Fresh credentials; botocore calls this again before the session expires."""
+        credentials = sts.assume_role(**params)["Credentials"]
+        return {"access_key": credentials["AccessKeyId"],
+                "secret_key": credentials["SecretAccessKey"],
+                "token": credentials["SessionToken"],
+                "expiry_time": credentials["Expiration"].isoformat()}
+
     try:
-        credentials = base.client("sts").assume_role(**params)["Credentials"]
+        refreshable = RefreshableCredentials.create_from_metadata(
+            metadata=fetch(), refresh_using=fetch, method="sts-assume-role")
     except Exception as exc:
         raise translate(exc, "sts") from None
-    session = boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=settings.KEYLEDGER_AWS_REGION,
-    )
+    # botocore refreshes 15 minutes before expiry by default, which for a 15-minute session
+    # would mean an AssumeRole before every call: refresh in the last two minutes instead.
+    refreshable._advisory_refresh_timeout = 120
+    refreshable._mandatory_refresh_timeout = 60
+    core = botocore.session.get_session()
+    core._credentials = refreshable  # a long sync outlives one 15-minute session safely
+    session = boto3.Session(botocore_session=core, region_name=settings.KEYLEDGER_AWS_REGION)
     return AccountSession(account_id, session, calls)
 
 

@@ -49,3 +49,28 @@ def accounts_discover(*, actor, role_name: str | None = None,
         except ValidationError as exc:  # an answer we cannot store: skip it, say why
             raise ValidationError(f"account {found.account_id!r}: {exc}") from None
     return added, existing
+
+
+@transaction.atomic
+def account_set_enabled(*, actor, account: AwsAccount, enabled: bool) -> AwsAccount:
+    """Include or exclude an account from scheduled syncs; its data stays."""
+    if account.enabled == enabled:
+        return account
+    account.enabled = enabled
+    account.save(update_fields=["enabled"])
+    audit(actor=actor, action="account.enable" if enabled else "account.disable", obj=account,
+          summary=f"{'enabled' if enabled else 'disabled'} syncing of {account.account_id}",
+          before={"enabled": not enabled}, after={"enabled": enabled})
+    return account
+
+
+@transaction.atomic
+def account_sync_request(*, actor, account: AwsAccount) -> None:
+    """Queue a sync of one account now (after this transaction commits), audited."""
+    from ..models import SyncRun
+    from ..tasks import sync_account_task
+
+    audit(actor=actor, action="account.sync_requested", obj=account,
+          summary=f"requested a sync of {account.account_id} now")
+    transaction.on_commit(
+        lambda: sync_account_task.apply_async(args=[account.pk, SyncRun.Trigger.MANUAL]))

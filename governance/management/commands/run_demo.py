@@ -15,6 +15,7 @@ from accounts.models import Person
 from accounts.people_import import parse_people_csv, people_import
 from governance.models import AwsAccount, SyncRun
 from governance.services.accounts import accounts_discover
+from governance.snapshots import snapshot_take
 from governance.sync import sync_account
 
 
@@ -44,6 +45,7 @@ class Command(BaseCommand):
             added, _ = accounts_discover(actor=None, external_id=DEMO_EXTERNAL_ID)
             self.stdout.write(f"Discovered {len(added)} accounts through AWS Organizations")
             self._sync()
+            snapshot_take()
             if no_serve:
                 return
             self.stdout.write(f"\nKeyledger demo: http://{addr}/  (Ctrl-C to stop)\n")

@@ -1,0 +1,14 @@
+"""Template context every page needs: the navigation the signed-in person may use."""
+
+
+def navigation(request):
+    person = getattr(request, "user", None)
+    if not (person and person.is_authenticated):
+        return {}
+    from .models import ExceptionRequest
+
+    return {
+        "is_security": person.is_security,
+        "is_manager": person.is_manager,
+        "pending_decisions": ExceptionRequest.objects.awaiting_decision_by(person).count(),
+    }

@@ -1,0 +1,119 @@
+"""The key filters, shared by the inventory page, its CSV export and the API, so they agree."""
+
+from datetime import timedelta
+
+import django_filters as filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from .models import AccessKey, AwsAccount, Compliance, Finding
+from .policy import RULES, Element, Severity
+
+AGE_BUCKETS = {
+    "0-30": (0, 30), "31-76": (31, 76), "77-90": (77, 90), "91-180": (91, 180),
+    "181+": (181, None),
+}
+LAST_USED_BUCKETS = {"0-7": (0, 7), "8-45": (8, 45), "46-90": (46, 90), "91+": (91, None)}
+SORTS = {
+    "account": ("account__name", "user__name"), "-account": ("-account__name", "-user__name"),
+    "user": ("user__name",), "-user": ("-user__name",),
+    "age": ("-created_at",), "-age": ("created_at",),
+    "last_used": ("-last_used_at",), "-last_used": ("last_used_at",),
+    "key": ("access_key_id",), "-key": ("-access_key_id",),
+    "compliance": ("compliance",), "-compliance": ("-compliance",),
+}
+
+SORT_LABELS = {
+    "account": "account A-Z", "-account": "account Z-A", "user": "IAM user A-Z",
+    "-user": "IAM user Z-A", "age": "newest first", "-age": "oldest first",
+    "last_used": "recently used first", "-last_used": "least recently used first",
+    "key": "key id A-Z", "-key": "key id Z-A", "compliance": "compliance",
+    "-compliance": "compliance (reverse)",
+}
+
+
+def _open_finding(**conditions):
+    return Exists(Finding.objects.filter(key=OuterRef("pk"), resolved_at__isnull=True,
+                                         exception__isnull=True, **conditions))
+
+
+def _days_range(field: str, bucket: tuple[int, int | None]) -> Q:
+    """Keys whose ``field`` lies ``bucket`` whole days ago."""
+    now = timezone.now()
+    low, high = bucket
+    q = Q(**{f"{field}__lte": now - timedelta(days=low)})
+    if high is not None:
+        q &= Q(**{f"{field}__gt": now - timedelta(days=high + 1)})
+    return q
+
+
+class KeyFilter(filters.FilterSet):
+    q = filters.CharFilter(method="search", label="Search",
+                           help_text="key id, IAM user, owner e-mail or tag value")
+    account = filters.ModelChoiceFilter(queryset=AwsAccount.objects.all(), label="Account")
+    status = filters.ChoiceFilter(choices=AccessKey.Status.choices, label="Status")
+    finding = filters.ChoiceFilter(choices=[(c, c) for c in sorted(RULES)], method="by_finding",
+                                   label="Finding")
+    element = filters.ChoiceFilter(choices=[(e.value, e.value.title()) for e in Element],
+                                   method="by_element", label="Failing element")
+    compliance = filters.ChoiceFilter(choices=Compliance.choices, label="Compliance")
+    owner = filters.CharFilter(method="by_owner", label="Owner",
+                               help_text="an e-mail, or 'none' for keys without owner")
+    age = filters.ChoiceFilter(choices=[(b, f"{b} days") for b in AGE_BUCKETS],
+                               method="by_age", label="Age")
+    last_used = filters.ChoiceFilter(
+        choices=[("never", "never")] + [(b, f"{b} days ago") for b in LAST_USED_BUCKETS],
+        method="by_last_used", label="Last used")
+    removed = filters.BooleanFilter(method="with_removed", label="Include removed keys",
+                                    widget=forms.CheckboxInput)
+    sort = filters.ChoiceFilter(choices=[(s, SORT_LABELS[s]) for s in SORTS], method="sorted",
+                                label="Sort")
+
+    class Meta:
+        model = AccessKey
+        fields = []
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        if not self.form.cleaned_data.get("removed"):
+            queryset = queryset.filter(removed_at__isnull=True)
+        if not self.form.cleaned_data.get("sort"):
+            queryset = queryset.order_by("account__name", "user__name", "created_at", "pk")
+        return queryset
+
+    def search(self, queryset, _name, value):
+        value = value.strip()[:128]
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(access_key_id__icontains=value) | Q(user__name__icontains=value)
+            | Q(owner__email__icontains=value) | Q(user__tags__icontains=value))
+
+    def by_finding(self, queryset, _name, value):
+        return queryset.filter(_open_finding(code=value))
+
+    def by_element(self, queryset, _name, value):
+        above_low = [s.value for s in Severity if s != Severity.LOW]
+        return queryset.filter(_open_finding(element=value, severity__in=above_low))
+
+    def by_owner(self, queryset, _name, value):
+        value = value.strip()
+        if value.lower() == "none":
+            return queryset.filter(owner__isnull=True)
+        return queryset.filter(owner__email__iexact=value) if value else queryset
+
+    def by_age(self, queryset, _name, value):
+        return queryset.filter(_days_range("created_at", AGE_BUCKETS[value]))
+
+    def by_last_used(self, queryset, _name, value):
+        if value == "never":
+            return queryset.filter(last_used_at__isnull=True)
+        return queryset.filter(_days_range("last_used_at", LAST_USED_BUCKETS[value]))
+
+    def with_removed(self, queryset, _name, value):
+        return queryset
+
+    def sorted(self, queryset, _name, value):
+        return queryset.order_by(*SORTS[value], "pk")

@@ -1,0 +1,56 @@
+"""Reads the pages and the API share: scoped to the person, shaped for display.
+
+Visibility itself lives on the querysets (``AccessKey.objects.visible_to``); these helpers
+add what lists need without a query per row.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch
+
+from .exports import with_export_columns
+from .models import AccessKey, Finding
+from .policy import Element, Verdict, scorecard
+
+
+@dataclass(frozen=True)
+class ElementVerdict:
+    element: str
+    verdict: str
+    reasons: tuple[str, ...]
+
+    @property
+    def letter(self) -> str:
+        return self.element[:2].title()
+
+
+def open_findings_prefetch() -> Prefetch:
+    """Open findings of each key in one extra query, as ``key.open_findings``."""
+    return Prefetch("findings", queryset=Finding.objects.filter(resolved_at__isnull=True)
+                    .order_by("code"), to_attr="open_findings")
+
+
+def keys_for_listing(keys):
+    """Keys with account, user, owner, purpose and open findings loaded in bulk."""
+    return with_export_columns(keys).prefetch_related(open_findings_prefetch())
+
+
+def key_scorecard(open_findings) -> list[ElementVerdict]:
+    """The five elements (Purpose, Permissions, Source, Updates, Auditing) with reasons."""
+    excepted = {f.code for f in open_findings if f.exception_id}
+    card = scorecard(open_findings, excepted)
+    return [ElementVerdict(element.value, card[element][0].value, card[element][1])
+            for element in Element]
+
+
+def visible_key_or_404(person, pk: int) -> AccessKey:
+    """A key the person may see, or 404 (never 403: do not confirm that it exists)."""
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(
+        keys_for_listing(AccessKey.objects.visible_to(person)).select_related("assigned_owner"),
+        pk=pk)
+
+
+__all__ = ["ElementVerdict", "Verdict", "key_scorecard", "keys_for_listing",
+           "open_findings_prefetch", "visible_key_or_404"]

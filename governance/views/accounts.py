@@ -1,0 +1,89 @@
+"""AWS accounts for the security team: sync status, add, enable/disable, and "Sync now"."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from ..access import is_security
+from ..models import AwsAccount, SyncRun
+from ..services.accounts import account_add, account_set_enabled, account_sync_request
+from .forms_accounts import AccountForm
+
+
+def _security_only(request) -> None:
+    if not is_security(request.user):
+        raise PermissionDenied("The AWS accounts page is for the security team.")
+
+
+def _with_status(accounts):
+    """Accounts with their latest run and key counts, in a fixed number of queries."""
+    latest = SyncRun.objects.filter(account=OuterRef("pk")).order_by("-started_at")
+    return accounts.annotate(
+        last_run_id=Subquery(latest.values("pk")[:1]),
+        active_keys=Count("access_keys", filter=Q(access_keys__removed_at__isnull=True,
+                                                  access_keys__status="Active")),
+    )
+
+
+def _rows(accounts):
+    accounts = list(accounts)
+    runs = SyncRun.objects.in_bulk([a.last_run_id for a in accounts if a.last_run_id])
+    return [(a, runs.get(a.last_run_id)) for a in accounts]
+
+
+@login_required
+def aws_accounts(request):
+    _security_only(request)
+    form = AccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = account_add(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"Added {account}. Sync it to read its keys.")
+            return redirect("aws-accounts")
+    rows = _rows(_with_status(AwsAccount.objects.all()))
+    return render(request, "governance/aws_accounts.html", {"rows": rows, "form": form},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def aws_account_toggle(request, pk: int):
+    _security_only(request)
+    account = get_object_or_404(AwsAccount, pk=pk)
+    account_set_enabled(actor=request.user, account=account, enabled=not account.enabled)
+    messages.success(request, f"{account} {'enabled' if account.enabled else 'disabled'}.")
+    return redirect("aws-accounts")
+
+
+@login_required
+@require_POST
+def aws_account_sync(request, pk: int):
+    _security_only(request)
+    account = get_object_or_404(AwsAccount, pk=pk)
+    if SyncRun.objects.filter(account=account, status=SyncRun.Status.RUNNING).exists():
+        messages.info(request, f"A sync of {account} is already running.")
+    else:
+        account_sync_request(actor=request.user, account=account)
+        messages.success(request, f"Sync of {account} requested.")
+    if request.headers.get("HX-Request") == "true":
+        return aws_account_progress(request, pk)
+    return redirect("aws-accounts")
+
+
+@login_required
+def aws_account_progress(request, pk: int):
+    """One account's row, re-polled by htmx every second while a sync runs."""
+    _security_only(request)
+    rows = _rows(_with_status(AwsAccount.objects.filter(pk=pk)))
+    if not rows:
+        raise Http404("No such account.")
+    account, run = rows[0]
+    return render(request, "governance/_aws_account_row.html", {"account": account, "run": run})

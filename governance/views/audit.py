@@ -1,0 +1,31 @@
+"""The audit log: every governance decision, filterable; security team only."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import render
+
+from ..access import is_security
+from ..models import AuditEvent
+from .paging import page_of
+
+
+@login_required
+def audit_log(request):
+    if not is_security(request.user):
+        raise PermissionDenied("The audit log is for the security team.")
+    events = AuditEvent.objects.all()
+    action = request.GET.get("action", "").strip()[:60]
+    actor = request.GET.get("actor", "").strip()[:254]
+    text = request.GET.get("q", "").strip()[:200]
+    if action:
+        events = events.filter(action=action)
+    if actor:
+        events = events.filter(actor_label__icontains=actor)
+    if text:
+        events = events.filter(Q(summary__icontains=text) | Q(object_id=text))
+    page, query = page_of(request, events, per_page=100)
+    actions = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
+    return render(request, "governance/audit_log.html", {
+        "page": page, "query": query, "actions": actions,
+        "current": {"action": action, "actor": actor, "q": text}})

@@ -1,0 +1,114 @@
+"""The inventory of keys, its CSV export, the key-id lookup and the key detail page."""
+
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from ..access import is_security
+from ..aws.errors import CollectionError
+from ..aws.responder import account_of_key
+from ..errors import GovernanceError
+from ..exports import csv_lines, key_export_rows
+from ..filters import KeyFilter
+from ..models import AccessKey, AuditEvent, AwsAccount, ExceptionRequest, Finding, SyncRun
+from ..selectors import key_scorecard, keys_for_listing, visible_key_or_404
+from ..services.incident import key_deactivate, responder_role_arn
+from .paging import page_of
+
+KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
+
+
+@login_required
+def inventory(request):
+    """Every key the person may see, filtered, searched, sorted and paginated."""
+    key_filter = KeyFilter(request.GET, queryset=AccessKey.objects.visible_to(request.user))
+    keys = keys_for_listing(key_filter.qs) if key_filter.is_valid() else AccessKey.objects.none()
+    page, query = page_of(request, keys)
+    rows = [(key, key_scorecard(key.open_findings)) for key in page]
+    partial = request.headers.get("HX-Request") == "true"
+    template = "governance/_inventory_rows.html" if partial else "governance/inventory.html"
+    return render(request, template, {"filter": key_filter, "page": page, "rows": rows,
+                                      "query": query, "export_query": request.GET.urlencode()},
+                  status=200 if key_filter.is_valid() else 400)
+
+
+@login_required
+def inventory_export(request):
+    """Exactly the filtered rows, as the CSV contract of DESIGN.md, streamed."""
+    key_filter = KeyFilter(request.GET, queryset=AccessKey.objects.visible_to(request.user))
+    if not key_filter.is_valid():
+        messages.error(request, "The export filters are not valid.")
+        return redirect("inventory")
+    rows = key_export_rows(keys_for_listing(key_filter.qs).prefetch_related(None))
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="keyledger-keys-{stamp}.csv"'
+    return response
+
+
+@login_required
+def key_lookup(request):
+    """Open a key's page from its id (incident response); unknown ids say so plainly."""
+    key_id = request.GET.get("key_id", "").strip().upper()
+    if not KEY_ID.match(key_id):
+        messages.error(request, "Enter an access key id such as AKIAIOSFODNN7EXAMPLE.")
+        return redirect("inventory")
+    key = AccessKey.objects.visible_to(request.user).filter(access_key_id=key_id).first()
+    if key is not None:
+        return redirect("key-detail", pk=key.pk)
+    if is_security(request.user):
+        messages.error(request, _unknown_key_message(key_id))
+    else:
+        messages.error(request, f"No key {key_id} among the keys you can see.")
+    return redirect("inventory")
+
+
+def _unknown_key_message(key_id: str) -> str:
+    """Where an id Keyledger has not seen comes from (STS GetAccessKeyInfo)."""
+    try:
+        account_id = account_of_key(key_id)
+    except CollectionError as exc:
+        return f"{key_id} is not in the inventory and AWS could not place it: {exc.message}"
+    account = AwsAccount.objects.filter(account_id=account_id).first()
+    where = f"{account.name} ({account_id})" if account else f"{account_id}, an account " \
+        "Keyledger does not read"
+    return f"{key_id} is not in the inventory; AWS says it belongs to account {where}."
+
+
+@login_required
+@require_POST
+def key_deactivate_view(request, pk: int):
+    """Security stops a key in AWS now (confirmation and reason required)."""
+    key = visible_key_or_404(request.user, pk)
+    try:
+        key_deactivate(actor=request.user, key=key, reason=request.POST.get("reason", ""))
+    except GovernanceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{key} is now Inactive in AWS.")
+    return redirect("key-detail", pk=key.pk)
+
+
+@login_required
+def key_detail(request, pk: int):
+    key = visible_key_or_404(request.user, pk)
+    findings = Finding.objects.filter(key=key).select_related("exception").order_by(
+        "resolved_at", "-opened_at")
+    return render(request, "governance/key_detail.html", {
+        "key": key,
+        "scorecard": key_scorecard(key.open_findings),
+        "findings": findings,
+        "registration": key.registrations.filter(superseded_at__isnull=True).first(),
+        "exceptions": ExceptionRequest.objects.filter(key=key).select_related(
+            "requested_by", "decided_by"),
+        "events": key.events.order_by("-at")[:50],
+        "audit": AuditEvent.objects.filter(object_type="AccessKey", object_id=str(key.pk))[:50],
+        "last_run": SyncRun.objects.filter(account=key.account).first(),
+        "tags": sorted((key.user.tags or {}).items()),
+        "responder_ready": bool(responder_role_arn(key.account.account_id)),
+    })
