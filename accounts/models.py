@@ -79,3 +79,46 @@ class Person(AbstractBaseUser, PermissionsMixin):
     @property
     def is_manager(self) -> bool:
         return self.has_role(Role.MANAGER)
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self, now) -> "ApiTokenQuerySet":
+        """Tokens that authenticate at ``now``: not revoked, not expired, person active."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now, person__is_active=True)
+
+
+class ApiToken(models.Model):
+    """A personal API token: the person's own access, for scripts, until it expires.
+
+    Only a sha256 digest of the secret is stored; the secret is shown once, at creation.
+    ``prefix`` (the first characters of the secret) is not secret: it tells tokens apart on
+    the page and narrows the lookup before the constant-time digest comparison.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for.")
+    prefix = models.CharField(max_length=16, db_index=True)
+    digest = models.CharField(max_length=64, unique=True, help_text="sha256 of the secret")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("created_at")),
+                                   name="api_token_expires_after_creation"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    def state(self, now) -> str:
+        """``revoked``, ``expired`` or ``active`` at ``now``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"

@@ -1,11 +1,10 @@
-"""Placeholder: being written."""
+"""The signed-in person's own pages, mounted under /me/."""
 
-from django.http import Http404
 from django.urls import path
 
+from . import views
 
-def api_tokens(request):
-    raise Http404
-
-
-urlpatterns = [path("api-tokens/", api_tokens, name="api-tokens")]
+urlpatterns = [
+    path("api-tokens/", views.api_tokens, name="api-tokens"),
+    path("api-tokens/<int:pk>/revoke/", views.api_token_revoke_view, name="api-token-revoke"),
+]

@@ -147,6 +147,10 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND)
             finished = _finish(run, calls, counts)
             AwsAccount.objects.filter(pk=account.pk).update(last_synced_at=run.finished_at)
             account.last_synced_at = run.finished_at
+    except CollectionError as exc:  # from _finish: expired as abandoned while we worked
+        log.warning("sync %s: %s; nothing was stored", account.account_id, exc.message)
+        run.refresh_from_db()  # _finish set the in-memory run as succeeded
+        return SyncOutcome(run, retryable=exc.retryable)
     except Exception as exc:
         log.exception("sync %s: storing failed", account.account_id)
         try:

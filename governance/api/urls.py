@@ -1,3 +1,32 @@
-"""Placeholder: being written."""
+"""/api/v1/: keys, findings, exceptions, AWS accounts, sync runs, and the OpenAPI schema.
 
-urlpatterns = []
+URL names carry an ``api-`` prefix (``api-key-list``, ``api-key-detail``, ...) so they never
+clash with the pages'. The schema needs a signed-in session or a token, like the rest.
+"""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+
+class ApiRouter(DefaultRouter):
+    include_format_suffixes = False  # one URL per resource; JSON is the only format
+
+
+router = ApiRouter(root_renderers=[JSONRenderer])
+router.register("keys", views.KeyViewSet, basename="api-key")
+router.register("findings", views.FindingViewSet, basename="api-finding")
+router.register("exceptions", views.ExceptionViewSet, basename="api-exception")
+router.register("accounts", views.AwsAccountViewSet, basename="api-account")
+router.register("sync-runs", views.SyncRunViewSet, basename="api-sync-run")
+router.root_view_name = "api-root"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]),
+         name="api-schema"),
+    *router.urls,
+]

@@ -1,15 +1,167 @@
-"""Placeholder: being written."""
+"""Exception requests: ask to waive a finding, list requests by tab, and decide on one."""
 
-from django.http import Http404
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+
+from ..access import can_manage_key, decision_refusal, is_security
+from ..errors import GovernanceError, NotAllowed
+from ..forms import ApproveForm, ExceptionRequestForm, NoteForm
+from ..models import AuditEvent, ExceptionRequest, Finding
+from ..policy import RULES
+from ..selectors import visible_key_or_404
+from ..services.exceptions import (
+    exception_approve,
+    exception_reject,
+    exception_request,
+    exception_revoke,
+    exception_withdraw,
+)
+from .paging import page_of
+
+Status = ExceptionRequest.Status
+TABS = {"awaiting": "Awaiting my decision", "mine": "Mine", "all": "All visible"}
+DONE = {"approve": "approved", "reject": "rejected", "withdraw": "withdrawn",
+        "revoke": "revoked"}
+ACTION_STATE = {"approve": Status.REQUESTED, "reject": Status.REQUESTED,
+                "withdraw": Status.REQUESTED, "revoke": Status.APPROVED}
 
 
-def exception_new(request, pk=None):
-    raise Http404
+def waivable_findings(key) -> list[Finding]:
+    """The key's open, waivable findings that no open exception request covers yet."""
+    if key.removed_at is not None:
+        return []
+    taken = set(ExceptionRequest.objects.filter(key=key, status__in=ExceptionRequest.OPEN_STATUSES)
+                .values_list("code", flat=True))
+    return [f for f in key.open_findings
+            if f.code in RULES and RULES[f.code].waivable and f.code not in taken]
 
 
-def exception_list(request, pk=None):
-    raise Http404
+@login_required
+def exception_new(request, pk: int):
+    """The owner (or security) asks to waive one finding until a date."""
+    key = visible_key_or_404(request.user, pk)
+    if not can_manage_key(request.user, key):
+        raise PermissionDenied("Only the key's owner or the security team can ask for this.")
+    findings = waivable_findings(key)
+    asked = request.GET.get("code", "")[:40]
+    form = ExceptionRequestForm(request.POST or None, findings=findings, initial={"code": asked})
+    if request.method == "POST" and form.is_valid():
+        try:
+            exception = exception_request(actor=request.user, key=key, **form.cleaned_data)
+        except GovernanceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Exception for {exception.code} on {key} requested; "
+                                      "it now awaits a decision.")
+            return redirect("exception-detail", pk=exception.pk)
+    return render(request, "governance/workflows/exception_new.html", {
+        "key": key, "form": form, "findings": findings,
+        "unavailable": asked if asked and asked not in {f.code for f in findings} else "",
+    }, status=400 if form.errors else 200)
 
 
-def exception_detail(request, pk=None):
-    raise Http404
+@login_required
+def exception_list(request):
+    """Requests awaiting the person's decision, their own, or every one they may see."""
+    person = request.user
+    default = "awaiting" if is_security(person) or person.is_manager else "mine"
+    tab = request.GET.get("tab") if request.GET.get("tab") in TABS else default
+    requests = {
+        "awaiting": ExceptionRequest.objects.awaiting_decision_by(person),
+        "mine": ExceptionRequest.objects.filter(requested_by=person),
+        "all": ExceptionRequest.objects.visible_to(person),
+    }[tab]
+    status = request.GET.get("status", "")
+    if status in Status.values:
+        requests = requests.filter(status=status)
+    requests = requests.select_related("key__account", "key__user", "requested_by",
+                                       "decided_by").order_by("-requested_at", "-pk")
+    page, query = page_of(request, requests)
+    return render(request, "governance/workflows/exception_list.html", {
+        "tabs": TABS, "tab": tab, "status": status, "statuses": Status.choices,
+        "page": page, "query": query})
+
+
+def _action_form(action: str, exception: ExceptionRequest, data=None):
+    """The form an action takes (None for withdraw), with ids unique on the page."""
+    auto_id = f"id_{action}_%s"
+    if action == "approve":
+        return ApproveForm(data, exception=exception, auto_id=auto_id)
+    if action in ("reject", "revoke"):
+        return NoteForm(data, auto_id=auto_id)
+    return None
+
+
+def _perform(action: str, actor, exception: ExceptionRequest, data: dict) -> None:
+    if action == "approve":
+        exception_approve(actor=actor, exception=exception, **data)
+    elif action == "reject":
+        exception_reject(actor=actor, exception=exception, note=data["note"])
+    elif action == "revoke":
+        exception_revoke(actor=actor, exception=exception, note=data["note"])
+    else:
+        exception_withdraw(actor=actor, exception=exception)
+
+
+def _may(action: str, person, exception: ExceptionRequest) -> bool:
+    """Whether the person's role lets them take ``action`` on this request (state aside).
+
+    Mirrors the services, which decide again: deciders per ``decision_refusal``; the
+    requester or security withdraw; security or a possible decider revoke.
+    """
+    if action == "withdraw":
+        return person.pk == exception.requested_by_id or is_security(person)
+    refusal = decision_refusal(person, exception.requested_by)
+    return not refusal or (action == "revoke" and is_security(person))
+
+
+def _available_actions(person, exception: ExceptionRequest, bound: dict) -> dict:
+    """action -> its form (True when it takes none), for the actions open to the person now."""
+    return {action: bound.get(action) or _action_form(action, exception) or True
+            for action, state in ACTION_STATE.items()
+            if exception.status == state and _may(action, person, exception)}
+
+
+def _detail_page(request, exception: ExceptionRequest, bound: dict, status: int = 200):
+    person = request.user
+    return render(request, "governance/workflows/exception_detail.html", {
+        "exception": exception, "rule": RULES.get(exception.code),
+        "finding": Finding.objects.filter(key=exception.key_id, code=exception.code,
+                                          resolved_at__isnull=True).first(),
+        "events": AuditEvent.objects.filter(object_type="ExceptionRequest",
+                                            object_id=str(exception.pk)).order_by("at", "id"),
+        "actions": _available_actions(person, exception, bound),
+        "own_request": person.pk == exception.requested_by_id,
+        "refusal": decision_refusal(person, exception.requested_by),
+    }, status=status)
+
+
+@login_required
+def exception_detail(request, pk: int):
+    """One request, its audit trail, and (POST ``action``) approve/reject/withdraw/revoke."""
+    exception = get_object_or_404(
+        ExceptionRequest.objects.visible_to(request.user).select_related(
+            "key__account", "key__user", "requested_by__manager", "decided_by"), pk=pk)
+    if request.method != "POST":
+        return _detail_page(request, exception, {})
+    action = request.POST.get("action", "")
+    if action not in DONE:
+        messages.error(request, "Choose approve, reject, withdraw or revoke.")
+        return redirect("exception-detail", pk=exception.pk)
+    if not _may(action, request.user, exception):
+        raise NotAllowed(f"You may not {action} this request.")
+    form = _action_form(action, exception, request.POST)
+    if form is not None and not form.is_valid():
+        if exception.status != ACTION_STATE[action]:
+            messages.error(request, f"This request is {exception.get_status_display().lower()}.")
+            return redirect("exception-detail", pk=exception.pk)
+        return _detail_page(request, exception, {action: form}, status=400)
+    try:
+        _perform(action, request.user, exception, form.cleaned_data if form else {})
+    except GovernanceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Exception {DONE[action]}.")
+    return redirect("exception-detail", pk=exception.pk)

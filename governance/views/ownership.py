@@ -1,19 +1,210 @@
-"""Placeholder: being written."""
+"""Owners' and overseers' pages: my keys, ownership gaps, rotation status, owner assignment."""
 
-from django.http import Http404
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import groupby
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from accounts.models import Person
+
+from ..access import can_manage_key, is_security
+from ..errors import GovernanceError
+from ..forms import AssignOwnerForm
+from ..models import AccessKey, ExceptionRequest, Finding
+from ..policy import RULES, Severity
+from ..selectors import key_scorecard, keys_for_listing, visible_key_or_404
+from ..services.keys import owner_assign
+
+GAP_CODES = ("NO_OWNER", "NO_PURPOSE")
+LISTING_ORDER = ("account__name", "account__account_id", "user__name", "created_at", "pk")
+FIXES = {
+    "ROOT_KEY": "Delete the root user's access key.",
+    "ADMIN_PRIVILEGE": "Cut its permissions down to what the workload needs (no * on *).",
+    "NO_SOURCE_RESTRICTION": "Confine it to known sources (aws:SourceIp / aws:SourceVpce).",
+    "ROTATION_OVERDUE": "Rotate it: create a new key, switch the workload over, delete this one.",
+    "ROTATION_DUE": "Rotation is due soon: plan the switch to a new key.",
+    "UNUSED": "Deactivate it if nothing uses it any more.",
+    "MULTIPLE_ACTIVE_KEYS": "Keep one active key per IAM user: deactivate the spare.",
+    "HUMAN_USER_KEY": "A person should sign in through IAM Identity Center, not use a key.",
+    "NO_OWNER": "Name an owner.",
+    "NO_PURPOSE": "Register its purpose and why a role, Identity Center or STS cannot serve.",
+    "NO_AUDIT_TRAIL": "The account needs a logging multi-region CloudTrail trail.",
+}
 
 
-def my_keys(request, pk=None):
-    raise Http404
+@dataclass(frozen=True)
+class Need:
+    """One thing a key's owner must do, and where to do it."""
+
+    code: str
+    severity: str
+    text: str
+    reason: str
+    links: tuple[tuple[str, str], ...] = ()
 
 
-def ownership_gaps(request, pk=None):
-    raise Http404
+@dataclass(frozen=True)
+class RotationRow:
+    key: AccessKey
+    age: int
+    overdue_by: int  # days past the limit; 0 or less: not overdue yet
+
+    @property
+    def due_in(self) -> int:
+        return -self.overdue_by
 
 
-def rotation(request, pk=None):
-    raise Http404
+def _security_or_manager(person, page: str) -> None:
+    if not (is_security(person) or person.is_manager):
+        raise PermissionDenied(f"The {page} page is for the security team and managers.")
 
 
-def key_assign_owner(request, pk=None):
-    raise Http404
+def _page(request, queryset, param: str = "page", per_page: int = 100):
+    """The page named by ``param`` and the query string without it, for page links."""
+    page = Paginator(queryset, per_page).get_page(request.GET.get(param))
+    params = request.GET.copy()
+    params.pop(param, None)
+    return page, params.urlencode()
+
+
+def _open_exceptions() -> Prefetch:
+    return Prefetch("exceptions", to_attr="open_exceptions",
+                    queryset=ExceptionRequest.objects.filter(
+                        status__in=ExceptionRequest.OPEN_STATUSES))
+
+
+def key_needs(key: AccessKey, *, can_act: bool) -> list[Need]:
+    """What each open, not excepted finding asks of the owner, worst first, with links."""
+    requests = {e.code: e for e in key.open_exceptions}
+    needs = []
+    for finding in key.open_findings:
+        if finding.exception_id:
+            continue
+        rule, links = RULES.get(finding.code), []
+        if finding.code == "NO_PURPOSE" and can_act:
+            links.append(("Register purpose", reverse("key-register", args=[key.pk])))
+        request = requests.get(finding.code)
+        if request is not None:
+            links.append((f"Exception {request.get_status_display().lower()}",
+                          reverse("exception-detail", args=[request.pk])))
+        elif rule is not None and rule.waivable and can_act:
+            links.append(("Request an exception",
+                          f"{reverse('exception-new', args=[key.pk])}?code={finding.code}"))
+        text = FIXES.get(finding.code, rule.title if rule else finding.code)
+        needs.append(Need(finding.code, finding.severity, text, finding.reason, tuple(links)))
+    return sorted(needs, key=lambda n: -Severity(n.severity).rank())
+
+
+def _key_rows(page, person):
+    return [(key, key_scorecard(key.open_findings),
+             key_needs(key, can_act=can_manage_key(person, key))) for key in page]
+
+
+@login_required
+def my_keys(request):
+    """The keys the person owns and, for managers, their reports' keys, with what each needs."""
+    person = request.user
+    keys = (keys_for_listing(AccessKey.objects.visible_to(person).filter(removed_at__isnull=True))
+            .prefetch_related(_open_exceptions()).order_by(*LISTING_ORDER))
+    mine, mine_query = _page(request, keys.filter(owner=person))
+    context = {"mine": mine, "mine_query": mine_query, "mine_rows": _key_rows(mine, person)}
+    if person.is_manager:
+        reports, reports_query = _page(request, keys.filter(owner__manager=person),
+                                       "reports_page")
+        context.update(show_reports=True, reports=reports, reports_query=reports_query,
+                       reports_rows=_key_rows(reports, person))
+    return render(request, "governance/workflows/my_keys.html", context)
+
+
+def _grouped(keys):
+    """[(account, [(iam_user, [(key, gap findings)])])] in the order given."""
+    rows = [(key, [f for f in key.open_findings if f.code in GAP_CODES]) for key in keys]
+    return [(account, [(user, list(user_rows)) for user, user_rows
+                       in groupby(account_rows, key=lambda row: row[0].user)])
+            for account, account_rows in groupby(rows, key=lambda row: row[0].account)]
+
+
+@login_required
+def ownership_gaps(request):
+    """Keys without an owner or a current purpose, by account and IAM user."""
+    person = request.user
+    _security_or_manager(person, "ownership gaps")
+    codes = [request.GET["gap"]] if request.GET.get("gap") in GAP_CODES else list(GAP_CODES)
+    gap = Finding.objects.filter(key=OuterRef("pk"), resolved_at__isnull=True, code__in=codes)
+    keys = AccessKey.objects.visible_to(person).filter(Exists(gap), removed_at__isnull=True)
+    page, query = _page(request, keys_for_listing(keys).order_by(*LISTING_ORDER))
+    security = is_security(person)
+    people = list(Person.objects.filter(is_active=True).only("pk", "email", "name")) \
+        if security else []
+    return render(request, "governance/workflows/gaps.html", {
+        "page": page, "query": query, "groups": _grouped(page), "gap": request.GET.get("gap"),
+        "gap_codes": GAP_CODES, "can_assign": security, "people": people,
+        "here": request.get_full_path()})
+
+
+@login_required
+def rotation(request):
+    """Per account, active keys overdue / due soon / fine, and the keys to rotate first."""
+    person = request.user
+    _security_or_manager(person, "rotation status")
+    now, limit = timezone.now(), settings.KEYLEDGER_ROTATION_MAX_DAYS
+    warning = settings.KEYLEDGER_ROTATION_WARNING_DAYS
+    overdue_edge = now - timedelta(days=limit + 1)  # age > limit (whole days)
+    due_edge = now - timedelta(days=limit - warning + 1)  # age > limit - warning
+    overdue = Q(created_at__lte=overdue_edge)
+    due = Q(created_at__gt=overdue_edge, created_at__lte=due_edge)
+    keys = AccessKey.objects.visible_to(person).filter(removed_at__isnull=True,
+                                                       status=AccessKey.Status.ACTIVE)
+    accounts = (keys.values("account__pk", "account__name", "account__account_id")
+                .annotate(overdue=Count("pk", filter=overdue), due=Count("pk", filter=due),
+                          fine=Count("pk", filter=Q(created_at__gt=due_edge)),
+                          unknown=Count("pk", filter=Q(created_at__isnull=True)))
+                .order_by("account__name", "account__account_id"))
+    listed = keys.filter(overdue | due).select_related("account", "user", "owner")
+    account = request.GET.get("account", "")
+    if account.isdigit():
+        listed = listed.filter(account_id=int(account))
+    page, query = _page(request, listed.order_by("created_at", "pk"))
+    rows = [RotationRow(key, key.age_days, key.age_days - limit) for key in page]
+    return render(request, "governance/workflows/rotation.html", {
+        "accounts": accounts, "page": page, "query": query, "rows": rows, "limit": limit,
+        "due_after": limit - warning, "account": account})
+
+
+def _back(request, key: AccessKey):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("key-detail", pk=key.pk)
+
+
+@login_required
+def key_assign_owner(request, pk: int):
+    """The security team names a key's owner (POST only); back to where they came from."""
+    if request.method != "POST":
+        return redirect("key-detail", pk=pk)
+    if not is_security(request.user):
+        raise PermissionDenied("Only the security team assigns owners.")
+    key = visible_key_or_404(request.user, pk)
+    form = AssignOwnerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"{key}: {form.errors['person'][0]}")
+        return _back(request, key)
+    try:
+        owner_assign(actor=request.user, key=key, person=form.cleaned_data["person"])
+    except GovernanceError as exc:
+        messages.error(request, f"{key}: {exc}")
+    else:
+        messages.success(request, f"{form.cleaned_data['person'].email} now owns {key}.")
+    return _back(request, key)

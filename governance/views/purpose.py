@@ -1,7 +1,37 @@
-"""Placeholder: being written."""
+"""Purpose registration: the owner states what a key is for and why nothing else can serve."""
 
-from django.http import Http404
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+
+from ..access import can_manage_key, is_security
+from ..errors import GovernanceError
+from ..forms import ALTERNATIVE_FIELDS, RegistrationForm
+from ..selectors import visible_key_or_404
+from ..services.keys import purpose_register
 
 
-def key_register(request, pk=None):
-    raise Http404
+@login_required
+def key_register(request, pk: int):
+    """Register or update a key's purpose; 404 outside scope, 403 for onlookers."""
+    key = visible_key_or_404(request.user, pk)
+    if not can_manage_key(request.user, key):
+        raise PermissionDenied("Only the key's owner or the security team can register it.")
+    current = key.registrations.filter(superseded_at__isnull=True).first()
+    form = RegistrationForm(request.POST or None, initial=RegistrationForm.initial_from(current))
+    if request.method == "POST" and form.is_valid():
+        try:
+            purpose_register(actor=request.user, key=key, data=form.registration_input())
+        except GovernanceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Purpose of {key} registered.")
+            return redirect("key-detail", pk=key.pk)
+    return render(request, "governance/workflows/register.html", {
+        "key": key, "form": form, "current": current,
+        "alternatives": [form[name] for name in ALTERNATIVE_FIELDS],
+        "details": [form[name] for name in ("source_restriction", "rotation_procedure",
+                                            "deactivation_contact")],
+        "becomes_owner": is_security(request.user) and key.owner_id is None,
+    }, status=400 if form.errors else 200)

@@ -1,0 +1,54 @@
+"""What every API view shares: JSON only, paging, the security-team gate, service errors."""
+
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.viewsets import GenericViewSet
+
+from ..access import is_security
+from ..errors import GovernanceError, NotAllowed
+
+
+class ApiPagination(PageNumberPagination):
+    """``?page=N`` (50 a page by default) and ``?page_size=`` up to 500."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class IsSecurityTeam(BasePermission):
+    message = "Only the security team can see this."
+
+    def has_permission(self, request, view):
+        return is_security(request.user)
+
+
+class Refused(exceptions.APIException):
+    """A governance rule refused the action; the detail says which, for the person."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The action is not allowed by the governance rules."
+    default_code = "refused"
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, after turning the services' errors into 400 / 403 with their reason."""
+    if isinstance(exc, NotAllowed):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, GovernanceError):
+        exc = Refused(str(exc))
+    return drf_exception_handler(exc, context)
+
+
+class ApiViewSet(GenericViewSet):
+    """Base of the API's viewsets. JSON only: DRF's browsable pages need inline script,
+    which the Content-Security-Policy forbids."""
+
+    renderer_classes = [JSONRenderer]
+    pagination_class = ApiPagination
+    permission_classes = [IsAuthenticated]
+
+    def get_exception_handler(self):
+        return api_exception_handler

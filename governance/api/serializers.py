@@ -1,0 +1,190 @@
+"""What the API shows and accepts. Every field is named: no secret, hash or ExternalId leaves.
+
+A key's list item carries the CSV export's contract columns with the export's own values
+(``governance.exports.key_export_rows``): the same strings, ``""`` when unknown, dates ISO
+8601 UTC, ``findings`` the open codes joined by ``;``. So the page, the export and the API
+describe a key identically.
+"""
+
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from ..exports import key_export_rows
+from ..models import AccessKey, AwsAccount, ExceptionRequest, Finding, Registration, SyncRun
+from ..selectors import key_scorecard
+from ..services.keys import REGISTRATION_TEXT_FIELDS
+
+ISO_OR_EMPTY = "ISO 8601 UTC (2025-01-31T12:00:00Z); empty when unknown"
+
+
+class _Loaded(list):
+    """Keys already loaded, handed to the export where it expects a queryset to iterate."""
+
+    def iterator(self, chunk_size=None):
+        return iter(self)
+
+
+class ScorecardEntrySerializer(serializers.Serializer):
+    element = serializers.CharField()
+    verdict = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class KeySerializer(serializers.Serializer):
+    """A key as the inventory lists it: the export's columns, its id, link and scorecard."""
+
+    id = serializers.IntegerField(read_only=True)
+    url = serializers.URLField(read_only=True)
+    account_id = serializers.CharField(read_only=True, help_text="12-digit AWS account id")
+    account_name = serializers.CharField(read_only=True)
+    user_name = serializers.CharField(read_only=True,
+                                      help_text="IAM user; <root_account> for a root key")
+    access_key_id = serializers.CharField(
+        read_only=True, help_text="empty for a root key (AWS does not show its id)")
+    status = serializers.CharField(read_only=True, help_text="Active or Inactive")
+    created_at = serializers.CharField(read_only=True, help_text=ISO_OR_EMPTY)
+    age_days = serializers.CharField(
+        read_only=True, help_text="whole days since creation, as text; empty when unknown")
+    last_used_at = serializers.CharField(read_only=True, help_text=ISO_OR_EMPTY)
+    last_used_service = serializers.CharField(read_only=True)
+    last_used_region = serializers.CharField(read_only=True)
+    owner_email = serializers.CharField(read_only=True,
+                                        help_text="the resolved owner; empty when none")
+    purpose = serializers.CharField(
+        read_only=True, help_text="current registered purpose category; empty when none")
+    findings = serializers.CharField(
+        read_only=True, help_text="open, not excepted finding codes, sorted, joined by ';'")
+    compliance = serializers.CharField(read_only=True,
+                                       help_text="compliant, excepted or non_compliant")
+    scorecard = ScorecardEntrySerializer(many=True, read_only=True)
+
+    def to_representation(self, key: AccessKey) -> dict:
+        row = next(key_export_rows(_Loaded([key]), now=self.context.get("now")))
+        return {
+            "id": key.pk,
+            "url": reverse("api-key-detail", args=[key.pk], request=self.context.get("request")),
+            **row,
+            "scorecard": [{"element": e.element, "verdict": e.verdict, "reasons": list(e.reasons)}
+                          for e in key_scorecard(key.open_findings)],
+        }
+
+
+class RegistrationSerializer(serializers.ModelSerializer):
+    """A purpose registration; the same fields are the input of ``keys/{id}/registration/``."""
+
+    owner = serializers.SlugRelatedField(slug_field="email", read_only=True)
+
+    class Meta:
+        model = Registration
+        fields = ["category", *REGISTRATION_TEXT_FIELDS, "owner", "registered_at",
+                  "review_due_on"]
+        read_only_fields = ["owner", "registered_at", "review_due_on"]
+
+
+class OpenFindingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Finding
+        fields = ["id", "code", "element", "severity", "reason", "opened_at", "exception"]
+        read_only_fields = fields
+
+
+class KeyDetailSerializer(KeySerializer):
+    """A key with why it has no owner, its open findings and its current registration."""
+
+    owner_gap = serializers.CharField(read_only=True, allow_blank=True)
+    removed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    open_findings = OpenFindingSerializer(many=True, read_only=True)
+    registration = RegistrationSerializer(read_only=True, allow_null=True)
+
+    def to_representation(self, key: AccessKey) -> dict:
+        data = super().to_representation(key)
+        current = key.registrations.filter(superseded_at__isnull=True).select_related(
+            "owner").first()
+        data.update({
+            "owner_gap": key.owner_gap,
+            "removed_at": serializers.DateTimeField().to_representation(key.removed_at),
+            "open_findings": OpenFindingSerializer(key.open_findings, many=True).data,
+            "registration": RegistrationSerializer(current).data if current else None,
+        })
+        return data
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    key_url = serializers.HyperlinkedRelatedField(source="key", view_name="api-key-detail",
+                                                  read_only=True)
+    access_key_id = serializers.CharField(source="key.access_key_id", read_only=True,
+                                          allow_null=True)
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Finding
+        fields = ["id", "key", "key_url", "access_key_id", "code", "element", "severity",
+                  "reason", "opened_at", "resolved_at", "is_open", "exception"]
+        read_only_fields = fields
+
+
+class ExceptionSerializer(serializers.ModelSerializer):
+    """An exception request. On create only ``key``, ``code``, ``justification`` and
+    ``expires_on`` are read; ``key`` must be a key the person can see."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api-exception-detail")
+    key = serializers.PrimaryKeyRelatedField(queryset=AccessKey.objects.none())
+    key_url = serializers.HyperlinkedRelatedField(source="key", view_name="api-key-detail",
+                                                  read_only=True)
+    access_key_id = serializers.CharField(source="key.access_key_id", read_only=True,
+                                          allow_null=True)
+    account_id = serializers.CharField(source="key.account.account_id", read_only=True)
+    user_name = serializers.CharField(source="key.user.name", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="email", read_only=True,
+                                              allow_null=True)
+
+    class Meta:
+        model = ExceptionRequest
+        fields = ["id", "url", "key", "key_url", "access_key_id", "account_id", "user_name",
+                  "code", "status", "justification", "expires_on", "requested_by",
+                  "requested_at", "decided_by", "decided_at", "decision_note", "closed_at"]
+        read_only_fields = ["status", "requested_at", "decided_at", "decision_note",
+                            "closed_at"]
+        validators = []  # the service decides "one open request per key and code", and says so
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["key"].queryset = AccessKey.objects.visible_to(request.user)
+
+
+class ApproveSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    expires_on = serializers.DateField(required=False, allow_null=True, default=None,
+                                       help_text="Shorten the requested expiry (optional).")
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
+                                 help_text="Why (required to reject or revoke).")
+
+
+class AwsAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AwsAccount
+        fields = ["id", "account_id", "name", "role_arn", "enabled", "source", "created_at",
+                  "last_synced_at", "root_keys_present", "cloudtrail_logging",
+                  "credential_report_at"]
+        read_only_fields = fields
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    account_id = serializers.CharField(source="account.account_id", read_only=True)
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    aws_calls_by_action = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+
+    class Meta:
+        model = SyncRun
+        fields = ["id", "account", "account_id", "status", "trigger", "started_at",
+                  "finished_at", "duration_seconds", "phase", "heartbeat_at", "users_seen",
+                  "users_created", "users_updated", "users_removed", "keys_seen",
+                  "keys_created", "keys_updated", "keys_removed", "rows_written", "aws_calls",
+                  "aws_calls_by_action", "failure_kind", "error"]
+        read_only_fields = fields

@@ -1,0 +1,138 @@
+"""The workflow forms: owner assignment, purpose registration and exception decisions.
+
+Forms only shape and check input (required fields, lengths from the models, dates); the
+services decide whether the action is allowed and say why not.
+"""
+
+from datetime import date, timedelta
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.models import Person
+
+from .models import ExceptionRequest, Registration
+from .services.exceptions import expiry_problem
+from .services.keys import REGISTRATION_TEXT_FIELDS, RegistrationInput
+
+REGISTRATION_FIELDS = ("category",) + REGISTRATION_TEXT_FIELDS
+ALTERNATIVE_FIELDS = ("why_not_iam_role", "why_not_identity_center", "why_not_sts")
+
+
+def _from_model(model, name: str, label: str, help_text: str = "", rows: int = 0):
+    """A form field with the model field's choices, max length and required-ness."""
+    widget = forms.Textarea(attrs={"rows": rows}) if rows else None
+    extra = {"widget": widget} if widget else {}
+    return model._meta.get_field(name).formfield(label=label, help_text=help_text, **extra)
+
+
+class AssignOwnerForm(forms.Form):
+    person = forms.ModelChoiceField(
+        queryset=Person.objects.filter(is_active=True), label="Owner",
+        error_messages={"invalid_choice": "Choose an active person.",
+                        "required": "Choose the key's owner."})
+
+
+class RegistrationForm(forms.Form):
+    """Every field of DESIGN.md's purpose registration, the alternatives in a fixed order."""
+
+    category = _from_model(Registration, "category", "Purpose category")
+    runs_where = _from_model(Registration, "runs_where", "Where it runs",
+                             "e.g. GitHub Actions of org acme; the on-premises backup host")
+    justification = _from_model(Registration, "justification", "Justification",
+                                "What the key is for and why it must exist.", rows=3)
+    why_not_iam_role = _from_model(Registration, "why_not_iam_role",
+                                   "Why can an IAM role not serve?",
+                                   "Workloads running in AWS use a role.", rows=2)
+    why_not_identity_center = _from_model(Registration, "why_not_identity_center",
+                                          "Why can IAM Identity Center not serve?",
+                                          "People sign in through Identity Center.", rows=2)
+    why_not_sts = _from_model(Registration, "why_not_sts",
+                              "Why can STS / IAM Roles Anywhere not serve?",
+                              "Workloads outside AWS get temporary credentials this way.",
+                              rows=2)
+    source_restriction = _from_model(Registration, "source_restriction",
+                                     "Declared source restriction",
+                                     "IP ranges or VPC endpoints the key is used from.")
+    rotation_procedure = _from_model(Registration, "rotation_procedure", "Rotation procedure",
+                                     "How and how often the key is replaced.", rows=2)
+    deactivation_contact = _from_model(Registration, "deactivation_contact",
+                                       "Who can deactivate it",
+                                       "A person or on-call rota reachable in an incident.")
+
+    @classmethod
+    def initial_from(cls, registration: Registration | None) -> dict:
+        """The current registration's answers, to prefill a re-registration."""
+        if registration is None:
+            return {}
+        return {name: getattr(registration, name) for name in REGISTRATION_FIELDS}
+
+    def registration_input(self) -> RegistrationInput:
+        return RegistrationInput(**{name: self.cleaned_data[name]
+                                    for name in REGISTRATION_FIELDS})
+
+
+def default_expiry(today: date) -> date:
+    """Thirty days from today, or the longest exception allowed if that is shorter."""
+    return today + timedelta(days=min(30, settings.KEYLEDGER_EXCEPTION_MAX_DAYS))
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def _checked_expiry(value: date | None) -> date | None:
+    if value is not None:
+        problem = expiry_problem(value, timezone.localdate())
+        if problem:
+            raise forms.ValidationError(problem[0].upper() + problem[1:] + ".")
+    return value
+
+
+class ExceptionRequestForm(forms.Form):
+    code = forms.ChoiceField(label="Finding to waive", widget=forms.RadioSelect)
+    justification = _from_model(ExceptionRequest, "justification", "Justification",
+                                "Why the finding cannot be fixed before the expiry.", rows=4)
+    expires_on = forms.DateField(label="Expires on", widget=DateInput())
+
+    def __init__(self, *args, findings=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].choices = [
+            (f.code, f"{f.code}: {f.reason}") for f in findings]
+        self.fields["expires_on"].initial = default_expiry(timezone.localdate())
+        self.fields["expires_on"].help_text = (
+            f"Last day covered; at most {settings.KEYLEDGER_EXCEPTION_MAX_DAYS} days away.")
+
+    def clean_expires_on(self):
+        return _checked_expiry(self.cleaned_data["expires_on"])
+
+
+class ApproveForm(forms.Form):
+    note = forms.CharField(label="Note (optional)", required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+    expires_on = forms.DateField(label="Shorter expiry (optional)", required=False,
+                                 widget=DateInput())
+
+    def __init__(self, *args, exception: ExceptionRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.exception = exception
+
+    def clean_expires_on(self):
+        value = _checked_expiry(self.cleaned_data["expires_on"])
+        if value is not None and value > self.exception.expires_on:
+            raise forms.ValidationError(
+                f"An approval may shorten the requested expiry "
+                f"({self.exception.expires_on:%Y-%m-%d}), not extend it.")
+        return value
+
+
+class NoteForm(forms.Form):
+    """Reject and revoke: the reason is required and kept in the audit trail."""
+
+    note = forms.CharField(label="Reason", max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}),
+                           error_messages={"required": "Say why."})

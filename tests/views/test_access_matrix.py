@@ -1,0 +1,92 @@
+"""Every URL requested as every persona: the answer each must get (DESIGN.md's three roles).
+
+Access is decided once, in ``visible_to`` querysets and role checks; this matrix proves the
+pages use them: 200 where the person may look, 403 where the page is not for their role,
+404 for objects outside their scope (never confirming they exist), and the login page for
+anonymous and inactive people.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from governance.evaluation import evaluate_keys
+from governance.models import AccessKey
+from governance.services.exceptions import exception_request
+from tests.factories import NOW, AccessKeyFactory, IamUserFactory, personas
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ("security", "manager", "owner", "other_owner", "leaver", "anonymous")
+ALL = {"security": 200, "manager": 200, "owner": 200, "other_owner": 200}
+SECURITY_ONLY = {"security": 200, "manager": 403, "owner": 403, "other_owner": 403}
+SECURITY_AND_MANAGERS = {"security": 200, "manager": 200, "owner": 403, "other_owner": 403}
+OWNERS_KEY = {"security": 200, "manager": 200, "owner": 200, "other_owner": 404}
+ACT_ON_OWNERS_KEY = {"security": 200, "manager": 403, "owner": 200, "other_owner": 404}
+
+
+@pytest.fixture
+def world():
+    people = personas()
+    user = IamUserFactory(tags={"owner": "owner@example.com"})
+    key = AccessKeyFactory(user=user, created_at=NOW - timedelta(days=200))
+    evaluate_keys(keys=AccessKey.objects.filter(pk=key.pk))
+    key.refresh_from_db()
+    exception = exception_request(actor=people["owner"], key=key, code="ROTATION_OVERDUE",
+                                  justification="freeze",
+                                  expires_on=timezone.localdate() + timedelta(days=10))
+    return people, key, exception
+
+
+def pages(key, exception):
+    return [
+        (reverse("overview"), ALL),
+        (reverse("inventory"), ALL),
+        (reverse("inventory-export"), ALL),
+        (reverse("key-detail", args=[key.pk]), OWNERS_KEY),
+        (reverse("my-keys"), ALL),
+        (reverse("ownership-gaps"), SECURITY_AND_MANAGERS),
+        (reverse("rotation"), SECURITY_AND_MANAGERS),
+        (reverse("key-register", args=[key.pk]), ACT_ON_OWNERS_KEY),
+        (reverse("exception-new", args=[key.pk]), ACT_ON_OWNERS_KEY),
+        (reverse("exceptions"), ALL),
+        (reverse("exception-detail", args=[exception.pk]), OWNERS_KEY),
+        (reverse("aws-accounts"), SECURITY_ONLY),
+        (reverse("audit-log"), SECURITY_ONLY),
+        (reverse("api-tokens"), ALL),
+    ]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_every_page_answers_each_persona_as_designed(client, world, persona):
+    people, key, exception = world
+    if persona != "anonymous":
+        client.force_login(people[persona])
+    answers = {}
+    for url, expected in pages(key, exception):
+        response = client.get(url)
+        if persona in ("anonymous", "leaver"):
+            want = 302
+            assert response.status_code == want, url
+            assert response.url.startswith(reverse("login")), url
+            continue
+        answers[url] = (response.status_code, expected[persona])
+    wrong = {url: got for url, got in answers.items() if got[0] != got[1]}
+    assert wrong == {}, wrong
+
+
+@pytest.mark.parametrize("persona, expected", [
+    ("security", 200), ("manager", 200), ("owner", 200), ("other_owner", 404)])
+def test_object_ids_outside_scope_are_not_found_by_guessing(client, world, persona, expected):
+    people, key, exception = world
+    client.force_login(people[persona])
+    assert client.get(reverse("key-detail", args=[key.pk])).status_code == expected
+    assert client.get(reverse("key-detail", args=[key.pk + 999])).status_code == 404
+    missing = client.get(reverse("exception-detail", args=[exception.pk + 999]))
+    assert missing.status_code == 404
+
+
+def test_the_api_refuses_anonymous_callers(client, world):
+    assert client.get("/api/v1/keys/").status_code in (401, 403)
