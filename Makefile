@@ -36,7 +36,7 @@ CHROMIUM ?= /usr/bin/chromium
 browser-check:
 	@test -x $(CHROMIUM) || { echo "Browser tests need Debian's Chromium at $(CHROMIUM): apt-get install -y chromium"; exit 1; }
 
-test: install services-check browser-check  ## the whole suite against the real Postgres, Redis and Chromium
+test: install services-check  ## the whole suite against the real Postgres and Redis
 	DATABASE_URL=$(TEST_DATABASE_URL) KEYLEDGER_REDIS_URL=$(TEST_REDIS_URL) KEYLEDGER_CHROMIUM=$(CHROMIUM) \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 
