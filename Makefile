@@ -10,7 +10,7 @@ DEMO_ENV := DEBUG=true KEYLEDGER_VAR_DIR=var/demo KEYLEDGER_REPORT_POLL_FIRST_SE
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/keyledger
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install demo test lint format migrate worker beat clean services-check bench browser-check
+.PHONY: install demo test lint format migrate worker beat clean services-check bench browser-check screenshots
 
 install: $(STAMP)  ## create .venv with every locked dependency
 
@@ -36,13 +36,18 @@ CHROMIUM ?= /usr/bin/chromium
 browser-check:
 	@test -x $(CHROMIUM) || { echo "Browser tests need Debian's Chromium at $(CHROMIUM): apt-get install -y chromium"; exit 1; }
 
-test: install services-check  ## the whole suite against the real Postgres and Redis
+test: install services-check browser-check  ## the whole suite: real Postgres, Redis, Chromium
 	DATABASE_URL=$(TEST_DATABASE_URL) KEYLEDGER_REDIS_URL=$(TEST_REDIS_URL) KEYLEDGER_CHROMIUM=$(CHROMIUM) \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 
-bench: install services-check  ## sync cost per account on the demo organization (scratch DB)
-	$(BIN)/python -m bench.sync_cost
-	$(BIN)/python -m bench.sync_cost --users-per-account 300 --accounts 2
+bench: install services-check  ## every benchmark section; writes docs/BENCHMARKS.md
+	$(BIN)/python -m bench
+
+screenshots: install services-check browser-check  ## README screenshots, from the browser tests
+	DATABASE_URL=$(TEST_DATABASE_URL) KEYLEDGER_REDIS_URL=$(TEST_REDIS_URL) KEYLEDGER_CHROMIUM=$(CHROMIUM) \
+	  $(BIN)/pytest tests/e2e/test_pages.py -k main_page
+	for page in overview inventory key-detail; do \
+	  cp test-artifacts/screenshots/readme-$$page.png docs/screenshots/$$page.png; done
 
 lint: install
 	$(BIN)/ruff check .
