@@ -11,6 +11,7 @@ from datetime import datetime
 from .aws.documents import document_digest
 from .aws.snapshots import AccountSnapshot, KeySnapshot, UserSnapshot
 from .models import AccessKey, AccessKeyEvent, AwsAccount, IamUser, PolicyDocument
+from .untrusted import clip, storable
 
 BATCH = 500
 TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
@@ -50,16 +51,17 @@ def reconcile_account(*, account: AwsAccount, snapshot: AccountSnapshot, now: da
 def _user_values(user: UserSnapshot) -> dict:
     """The stored form of a user: strings bounded, policies by document digest."""
     policies = [
-        {"source": p.source, "name": p.name[:128], "arn": p.arn[:2048], "group": p.group[:128],
+        {"source": p.source, "name": clip(p.name, 128), "arn": clip(p.arn, 2048),
+         "group": clip(p.group, 128),
          "digest": document_digest(p.document) if p.document is not None else ""}
         for p in user.policies
     ]
     return {
-        "name": user.name[:128], "arn": user.arn[:2048], "path": user.path[:512],
+        "name": clip(user.name, 128), "arn": clip(user.arn, 2048), "path": clip(user.path, 512),
         "created_at": user.created_at, "password_enabled": user.password_enabled,
         "password_last_used_at": user.password_last_used_at,
-        "tags": {k[:TAG_KEY_MAX]: v[:TAG_VALUE_MAX] for k, v in user.tags},
-        "group_names": [g[:128] for g in user.group_names], "policies": policies,
+        "tags": {clip(k, TAG_KEY_MAX): clip(v, TAG_VALUE_MAX) for k, v in user.tags},
+        "group_names": [clip(g, 128) for g in user.group_names], "policies": policies,
     }
 
 
@@ -68,9 +70,11 @@ def _store_documents(users) -> int:
     for user in users:
         for policy in user.policies:
             if policy.document is not None:
-                documents[document_digest(policy.document)] = policy.document
+                documents[document_digest(policy.document)] = storable(policy.document)
     known = set()
-    digests = list(documents)
+    # Sorted: concurrent account syncs then insert shared documents in one order, so two
+    # transactions never wait on each other's uncommitted rows in opposite orders (deadlock).
+    digests = sorted(documents)
     for start in range(0, len(digests), BATCH):
         known.update(PolicyDocument.objects.filter(digest__in=digests[start:start + BATCH])
                      .values_list("digest", flat=True))
@@ -183,8 +187,8 @@ def _reconcile_keys(account, keys: tuple[KeySnapshot, ...], users: dict[str, Iam
 def _key_values(key: KeySnapshot) -> dict:
     return {
         "status": key.status, "created_at": key.created_at, "last_used_at": key.last_used_at,
-        "last_used_service": key.last_used_service[:128],
-        "last_used_region": key.last_used_region[:64],
+        "last_used_service": clip(key.last_used_service, 128),
+        "last_used_region": clip(key.last_used_region, 64),
     }
 
 

@@ -4,6 +4,13 @@ A run claims the account (one running SyncRun per account, a database constraint
 workers on two machines cannot sync one account at once), collects a complete snapshot
 from AWS, and only then reconciles it in one transaction. A collection that fails at any
 point changes nothing stored; the run records why, with its cost in AWS calls.
+
+Keys are listed (ListAccessKeys) only for users whose credential-report slots differ from the
+stored keys, except in a *full listing*, which lists every user the report shows with keys.
+The report cannot reveal a key deleted and recreated in the same second, unused and with the
+same status, so a full listing runs when the last one is older than
+``KEYLEDGER_FULL_LISTING_HOURS`` (default 24), on the first sync, and on demand
+(``sync_accounts --full``, the task's ``full_listing``).
 """
 
 import logging
@@ -19,6 +26,7 @@ from .aws.collector import Collector
 from .aws.documents import document_digest
 from .aws.errors import CollectionError
 from .aws.session import session_for
+from .aws.snapshots import KeySnapshot
 from .evaluation import evaluate_keys
 from .models import AccessKey, AwsAccount, AwsManagedPolicy, PolicyDocument, SyncRun
 from .reconcile import reconcile_account
@@ -116,10 +124,40 @@ def _fail(run: SyncRun, calls: Counter, kind: str, message: str) -> SyncRun:
     return run
 
 
-def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND) -> SyncOutcome:
-    """Sync one account now, in this process. Raises SyncAlreadyRunning if it is busy."""
+def full_listing_due(account: AwsAccount, *, now=None) -> bool:
+    """Whether this account's keys must all be listed: never listed, or not for too long."""
+    hours = settings.KEYLEDGER_FULL_LISTING_HOURS
+    now = now or timezone.now()
+    return account.keys_listed_at is None or account.keys_listed_at <= now - timedelta(hours=hours)
+
+
+def stored_keys(account: AwsAccount) -> dict[str, tuple[KeySnapshot, ...]]:
+    """The account's present IAM-user keys as the last sync stored them, by AWS user id.
+
+    One query whatever the number of keys; root keys are left out (the report alone says
+    everything about them).
+    """
+    by_user: dict[str, list[KeySnapshot]] = {}
+    rows = (AccessKey.objects.filter(account=account, removed_at__isnull=True,
+                                     access_key_id__isnull=False)
+            .values_list("user__user_id", "access_key_id", "status", "created_at",
+                         "last_used_at", "last_used_service", "last_used_region"))
+    for user_id, key_id, status, created, used_at, service, region in rows:
+        by_user.setdefault(user_id, []).append(KeySnapshot(
+            user_id=user_id, access_key_id=key_id, status=status, created_at=created,
+            last_used_at=used_at, last_used_service=service, last_used_region=region))
+    return {user_id: tuple(keys) for user_id, keys in by_user.items()}
+
+
+def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
+                 full_listing: bool = False) -> SyncOutcome:
+    """Sync one account now, in this process. Raises SyncAlreadyRunning if it is busy.
+
+    ``full_listing`` lists every key holder's keys even when it is not due (see the module).
+    """
     run = begin_run(account=account, trigger=trigger)
     calls: Counter = Counter()
+    full_listing = full_listing or full_listing_due(account, now=run.started_at)
     try:
         session = session_for(account_id=account.account_id, role_arn=account.role_arn,
                               external_id=account.external_id, calls=calls)
@@ -128,6 +166,7 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND)
             poll_first_seconds=settings.KEYLEDGER_REPORT_POLL_FIRST_SECONDS,
             poll_max_seconds=settings.KEYLEDGER_REPORT_POLL_MAX_SECONDS,
             on_phase=lambda phase: _set_phase(run, phase),
+            stored_keys=None if full_listing else stored_keys(account),
         )
         snapshot = collector.collect()
         if snapshot.account_id != account.account_id:
@@ -145,8 +184,12 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND)
             counts = reconcile_account(account=account, snapshot=snapshot, now=now, sync_run=run)
             evaluate_keys(keys=AccessKey.objects.filter(account=account), now=now)
             finished = _finish(run, calls, counts)
-            AwsAccount.objects.filter(pk=account.pk).update(last_synced_at=run.finished_at)
-            account.last_synced_at = run.finished_at
+            bookkeeping = {"last_synced_at": run.finished_at}
+            if snapshot.full_listing:  # as of the start: later changes await the next one
+                bookkeeping["keys_listed_at"] = run.started_at
+            AwsAccount.objects.filter(pk=account.pk).update(**bookkeeping)
+            for name, value in bookkeeping.items():
+                setattr(account, name, value)
     except CollectionError as exc:  # from _finish: expired as abandoned while we worked
         log.warning("sync %s: %s; nothing was stored", account.account_id, exc.message)
         run.refresh_from_db()  # _finish set the in-memory run as succeeded

@@ -16,11 +16,11 @@ log = logging.getLogger("keyledger.tasks")
 
 
 @shared_task(ignore_result=True)
-def sync_all_accounts(trigger: str = SyncRun.Trigger.SCHEDULE) -> int:
+def sync_all_accounts(trigger: str = SyncRun.Trigger.SCHEDULE, full_listing: bool = False) -> int:
     """Fan out one ``sync_account`` per enabled account onto the ``sync`` queue."""
     ids = list(AwsAccount.objects.filter(enabled=True).values_list("pk", flat=True))
     for pk in ids:
-        sync_account_task.apply_async(args=[pk, trigger])
+        sync_account_task.apply_async(args=[pk, trigger, full_listing])
     return len(ids)
 
 
@@ -29,13 +29,17 @@ def sync_all_accounts(trigger: str = SyncRun.Trigger.SCHEDULE) -> int:
     autoretry_for=(OperationalError,), retry_backoff=30, retry_backoff_max=600,
     retry_jitter=True, max_retries=settings.KEYLEDGER_SYNC_TASK_RETRIES,
 )
-def sync_account_task(self, account_pk: int, trigger: str = SyncRun.Trigger.SCHEDULE):
-    """Sync one account; throttling and time-outs are retried with an exponential back-off."""
+def sync_account_task(self, account_pk: int, trigger: str = SyncRun.Trigger.SCHEDULE,
+                      full_listing: bool = False):
+    """Sync one account; throttling and time-outs are retried with an exponential back-off.
+
+    ``full_listing`` lists every key holder's keys now instead of when it is next due.
+    """
     account = AwsAccount.objects.filter(pk=account_pk, enabled=True).first()
     if account is None:
         return None
     try:
-        outcome = sync_account(account=account, trigger=trigger)
+        outcome = sync_account(account=account, trigger=trigger, full_listing=full_listing)
     except SyncAlreadyRunning as busy:
         log.info("%s", busy)
         return None

@@ -5,11 +5,17 @@ tags; one credential report (generate with a back-off poll, then get); ListAcces
 for users that the report shows with keys (or that are newer than the report); GetAccountSummary;
 DescribeTrails and GetTrailStatus. AWS-managed policy documents come from a store shared
 across accounts, so each is fetched once, not once per account.
+
+Given the keys stored by earlier syncs (``stored_keys``), ListAccessKeys is skipped for users
+whose report slots still describe exactly those keys: an unchanged account then costs a
+constant number of calls. The report cannot show a key deleted and recreated in the same
+second with the same status and no use, so callers run a full listing (``stored_keys=None``)
+regularly; see ``governance.sync``.
 """
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -38,8 +44,11 @@ class Collector:
     def __init__(self, session: AccountSession, managed_policies: ManagedPolicyStore, *,
                  poll_first_seconds: float = 1.0, poll_max_seconds: float = 120.0,
                  sleep: Callable[[float], None] = time.sleep,
-                 on_phase: Callable[[str], None] | None = None):
+                 on_phase: Callable[[str], None] | None = None,
+                 stored_keys: Mapping[str, Sequence[KeySnapshot]] | None = None):
+        """``stored_keys``: each user id's keys as last stored; None lists every user's keys."""
         self.session = session
+        self.stored_keys = stored_keys
         self.managed_policies = managed_policies
         self.poll_first_seconds = poll_first_seconds
         self.poll_max_seconds = poll_max_seconds
@@ -73,6 +82,7 @@ class Collector:
             trails=tuple(trails),
             credential_report_at=report_at,
             calls_by_action=dict(self.session.calls),
+            full_listing=self.stored_keys is None,
         )
 
     # -- steps ------------------------------------------------------------------------------
@@ -197,6 +207,10 @@ class Collector:
                 users[index] = _with_login(user, row)
                 if not row.has_keys:
                     continue
+                stored = (self.stored_keys or {}).get(user.user_id, ())
+                if self.stored_keys is not None and slots_describe(row, stored):
+                    keys.extend(self._join_slots(user, [_as_listed(k) for k in stored], row))
+                    continue
             # Users absent from the report are newer than it: list them too, to miss nothing.
             listed = []
             for page in iam.get_paginator("list_access_keys").paginate(UserName=user.name):
@@ -258,6 +272,41 @@ class Collector:
             password_enabled=row.password_enabled if row else False,
             password_last_used_at=row.password_last_used_at if row else None,
         )
+
+
+def slots_describe(row: ReportRow, stored: Sequence[KeySnapshot]) -> bool:
+    """Whether the report row's key slots are exactly ``stored`` (so listing can be skipped).
+
+    Each slot that holds a key must match one stored key by creation second and active flag,
+    one to one. Any doubt means "list": a slot without a rotation date (N/A), two keys created
+    in the same second (the pairing would be a guess), or a slot whose last use is older
+    than the stored key's. Last use never moves backwards for one key, so an older one means
+    another key took the slot: deleted and recreated within the same second.
+    """
+    slots = [slot for slot in row.slots if slot.exists]
+    if len(slots) != len(stored) or any(slot.last_rotated is None for slot in slots):
+        return False
+    by_second = {}
+    for key in stored:
+        if key.created_at is None or key.access_key_id is None:
+            return False
+        by_second[_aware(key.created_at).replace(microsecond=0)] = key
+    if len(by_second) != len(stored):
+        return False
+    for slot in slots:
+        key = by_second.pop(slot.last_rotated, None)
+        if key is None or slot.active != (key.status == "Active"):
+            return False
+        if key.last_used_at is not None and (
+                slot.last_used_at is None
+                or slot.last_used_at < _aware(key.last_used_at).replace(microsecond=0)):
+            return False
+    return True
+
+
+def _as_listed(key: KeySnapshot) -> dict:
+    """A stored key in ListAccessKeys' shape, so slots join to it as to a listed one."""
+    return {"AccessKeyId": key.access_key_id, "Status": key.status, "CreateDate": key.created_at}
 
 
 _NOTHING = {"N/A", "not_supported", "no_information"}

@@ -63,7 +63,11 @@ class TrailSnapshot:
 
 @dataclass(frozen=True)
 class AccountSnapshot:
-    """Everything one complete collection of an account produced."""
+    """Everything one complete collection of an account produced.
+
+    ``full_listing`` is true when every user the report shows with keys was listed, rather
+    than some users' keys being carried over from the stored state.
+    """
 
     account_id: str
     users: tuple[UserSnapshot, ...]
@@ -73,6 +77,7 @@ class AccountSnapshot:
     trails: tuple[TrailSnapshot, ...]
     credential_report_at: datetime | None
     calls_by_action: dict[str, int] = field(default_factory=dict)
+    full_listing: bool = True
 
 
 @dataclass(frozen=True)

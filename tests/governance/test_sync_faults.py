@@ -440,7 +440,7 @@ def test_run_expired_while_working_stores_nothing_and_reports_abandoned(aws, reg
             SyncRun.objects.filter(pk=slow.pk).update(heartbeat_at=stale)
             state["late_key"] = change(A, keys)  # AWS changes after the slow run read users
             state["newer"] = sync_account(account=account).run
-        client.meta.events.register("before-call.iam.ListAccessKeys", before_call)
+        client.meta.events.register("before-call.iam.GetAccountSummary", before_call)
 
     with client_hooks(overtake):
         outcome = sync_account(account=account)

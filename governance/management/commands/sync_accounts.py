@@ -1,4 +1,5 @@
-"""``manage.py sync_accounts [ACCOUNT_ID ...]``: sync now, in this process, a line per account."""
+"""``manage.py sync_accounts [ACCOUNT_ID ...] [--full]``: sync now, in this process, a line per
+account. ``--full`` lists every key holder's keys, as the daily full listing does."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -11,8 +12,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("account_ids", nargs="*", metavar="ACCOUNT_ID")
+        parser.add_argument(
+            "--full", action="store_true",
+            help="list every key holder's keys (ListAccessKeys) even if a full listing is not "
+                 "due, to catch at once what the credential report cannot show")
 
-    def handle(self, *args, account_ids, **options):
+    def handle(self, *args, account_ids, full=False, **options):
         accounts = AwsAccount.objects.all()
         if account_ids:
             accounts = accounts.filter(account_id__in=account_ids)
@@ -28,7 +33,8 @@ class Command(BaseCommand):
         for number, account in enumerate(accounts, start=1):
             prefix = f"[{number}/{total}] {account.account_id} {account.name}:"
             try:
-                run = sync_account(account=account, trigger=SyncRun.Trigger.COMMAND).run
+                run = sync_account(account=account, trigger=SyncRun.Trigger.COMMAND,
+                                   full_listing=full).run
             except SyncAlreadyRunning as busy:
                 failed += 1
                 self.stdout.write(f"{prefix} skipped: {busy}")
