@@ -13,7 +13,8 @@ app.autodiscover_tasks()
 
 
 def beat_schedule(sync_interval_minutes: int) -> dict:
-    """Periodic tasks: the organization-wide sync fans out one task per account."""
+    """Periodic tasks: the organization-wide sync fans out one task per account; reminders
+    and digests follow the day's evaluation (00:15 UTC)."""
     return {
         "sync-all-accounts": {
             "task": "governance.tasks.sync_all_accounts",
@@ -30,6 +31,22 @@ def beat_schedule(sync_interval_minutes: int) -> dict:
         "evaluate-and-snapshot-daily": {
             "task": "governance.tasks.evaluate_all_keys",
             "schedule": crontab(hour=0, minute=15),
+        },
+        # Notifications: each run sends only what was not sent in its period already.
+        "notify-owners-hourly": {
+            "task": "notifications.tasks.send_notifications",
+            "schedule": crontab(minute=30),
+            "args": ("owners",),
+        },
+        "notify-managers-daily": {
+            "task": "notifications.tasks.send_notifications",
+            "schedule": crontab(hour=7, minute=0, day_of_week="mon-fri"),
+            "args": ("managers",),
+        },
+        "notify-security-weekly": {
+            "task": "notifications.tasks.send_notifications",
+            "schedule": crontab(hour=7, minute=15, day_of_week="mon"),
+            "args": ("security",),
         },
     }
 

@@ -17,6 +17,16 @@ from .env import (
     env_list,
     env_str,
 )
+from .logging import logging_config
+
+
+def _http_url(name: str, default: str) -> str:
+    """An http(s) URL without a trailing slash, or the default; anything else stops start-up."""
+    value = (env_str(name) or default).strip().rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"{name}={value!r} must be an http:// or https:// URL.")
+    return value
+
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KEYLEDGER_VAR_DIR", str(BASE_DIR / "var")))
@@ -42,10 +52,13 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "governance",
+    "notifications",
 ]
 
 MIDDLEWARE = [
+    "config.health.HealthCheckMiddleware",  # answers load balancers whatever Host they send
     "django.middleware.security.SecurityMiddleware",
+    "governance.untrusted.RequestBodyLimitMiddleware",  # 413 before anything reads a body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,6 +92,10 @@ TEMPLATES = [
 DATABASES = {"default": env_database("DATABASE_URL", str(VAR_DIR / "keyledger.sqlite3"))}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # The dashboard's short queries never repay JIT compilation: at 100,000 keys it added
+    # ~30 ms to every deep inventory plan (docs/BENCHMARKS.md, "Dashboard at scale").
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.Person"
@@ -175,6 +192,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {"governance.tasks.sync_account": {"queue": "sync"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below (JSON in production)
 CELERY_TIMEZONE = "UTC"
 
 # --- Keyledger --------------------------------------------------------------------------------
@@ -200,6 +218,9 @@ KEYLEDGER_MANAGED_POLICY_TTL_HOURS = env_int("KEYLEDGER_MANAGED_POLICY_TTL_HOURS
 # Sync scheduling and locking.
 KEYLEDGER_SYNC_INTERVAL_MINUTES = env_int("KEYLEDGER_SYNC_INTERVAL_MINUTES", 60, minimum=5)
 KEYLEDGER_SYNC_LOCK_SECONDS = env_int("KEYLEDGER_SYNC_LOCK_SECONDS", 900, minimum=60)
+# A full ListAccessKeys of every key holder at least this often (and on `sync_accounts --full`);
+# between them a user whose credential-report slots are unchanged is not listed again.
+KEYLEDGER_FULL_LISTING_HOURS = env_int("KEYLEDGER_FULL_LISTING_HOURS", 24, minimum=1)
 KEYLEDGER_SYNC_TASK_RETRIES = env_int("KEYLEDGER_SYNC_TASK_RETRIES", 3, minimum=0, maximum=10)
 KEYLEDGER_STALE_AFTER_HOURS = env_int("KEYLEDGER_STALE_AFTER_HOURS", 6, minimum=1)
 
@@ -213,14 +234,40 @@ KEYLEDGER_SNAPSHOT_RETENTION_DAYS = env_int("KEYLEDGER_SNAPSHOT_RETENTION_DAYS",
 KEYLEDGER_OWNER_TAG_KEYS = env_list("KEYLEDGER_OWNER_TAG_KEYS",
                                     ["owner", "Owner", "owner-email", "OwnerEmail"])
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {
-        "keyledger": {"handlers": ["console"], "level": env_str("KEYLEDGER_LOG_LEVEL", "INFO")},
-        # botocore logs request bodies at DEBUG, which include STS credentials: never below INFO.
-        "botocore": {"handlers": ["console"], "level": "WARNING"},
-    },
+# --- Notifications (notifications/) ----------------------------------------------------------
+# Links in e-mails and chat posts are absolute: the address people open Keyledger at.
+KEYLEDGER_BASE_URL = _http_url("KEYLEDGER_BASE_URL", "http://127.0.0.1:8000")
+# Optional Slack-compatible incoming webhook for critical findings and the weekly summary.
+KEYLEDGER_CHAT_WEBHOOK_URL = _http_url("KEYLEDGER_CHAT_WEBHOOK_URL", "")
+KEYLEDGER_EXCEPTION_WARNING_DAYS = env_int("KEYLEDGER_EXCEPTION_WARNING_DAYS", 7, minimum=1)
+KEYLEDGER_REVIEW_WARNING_DAYS = env_int("KEYLEDGER_REVIEW_WARNING_DAYS", 14, minimum=0)
+# E-mail: SMTP when EMAIL_HOST is set. Otherwise production writes messages to the log
+# (console) and the demo sends nothing ("outbox"): either way the Outbox page lists them.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "keyledger@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+_EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "outbox": "django.core.mail.backends.dummy.EmailBackend",  # recorded in the Outbox only
 }
+EMAIL_BACKEND = _EMAIL_BACKENDS[env_choice(
+    "KEYLEDGER_EMAIL_BACKEND", "smtp" if EMAIL_HOST else ("outbox" if DEBUG else "console"),
+    tuple(_EMAIL_BACKENDS))]
+
+# --- Logging ---------------------------------------------------------------------------------
+# JSON lines in production (one per sync run, per governance decision, per notification).
+LOGGING = logging_config(
+    log_format=env_choice("KEYLEDGER_LOG_FORMAT", "plain" if DEBUG else "json",
+                          ("json", "plain")),
+    level=env_str("KEYLEDGER_LOG_LEVEL", "INFO"),
+)

@@ -8,10 +8,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -21,38 +19,14 @@ from ..access import can_manage_key, is_security
 from ..errors import GovernanceError
 from ..forms import AssignOwnerForm
 from ..models import AccessKey, ExceptionRequest, Finding
-from ..policy import RULES, Severity
+from ..needs import key_needs
 from ..selectors import key_scorecard, keys_for_listing, visible_key_or_404
 from ..services.keys import owner_assign
+from ..untrusted import query_id
+from .paging import page_of
 
 GAP_CODES = ("NO_OWNER", "NO_PURPOSE")
 LISTING_ORDER = ("account__name", "account__account_id", "user__name", "created_at", "pk")
-FIXES = {
-    "ROOT_KEY": "Delete the root user's access key.",
-    "ADMIN_PRIVILEGE": "Cut its permissions down to what the workload needs (no * on *).",
-    "NO_SOURCE_RESTRICTION": "Confine it to known sources (aws:SourceIp / aws:SourceVpce).",
-    "ROTATION_OVERDUE": "Rotate it: create a new key, switch the workload over, delete this one.",
-    "ROTATION_DUE": "Rotation is due soon: plan the switch to a new key.",
-    "UNUSED": "Deactivate it if nothing uses it any more.",
-    "MULTIPLE_ACTIVE_KEYS": "Keep one active key per IAM user: deactivate the spare.",
-    "HUMAN_USER_KEY": "A person should sign in through IAM Identity Center, not use a key.",
-    "NO_OWNER": "Name an owner.",
-    "NO_PURPOSE": "Register its purpose and why a role, Identity Center or STS cannot serve.",
-    "NO_AUDIT_TRAIL": "The account needs a logging multi-region CloudTrail trail.",
-}
-
-
-@dataclass(frozen=True)
-class Need:
-    """One thing a key's owner must do, and where to do it."""
-
-    code: str
-    severity: str
-    text: str
-    reason: str
-    links: tuple[tuple[str, str], ...] = ()
-
-
 @dataclass(frozen=True)
 class RotationRow:
     key: AccessKey
@@ -69,40 +43,15 @@ def _security_or_manager(person, page: str) -> None:
         raise PermissionDenied(f"The {page} page is for the security team and managers.")
 
 
-def _page(request, queryset, param: str = "page", per_page: int = 100):
-    """The page named by ``param`` and the query string without it, for page links."""
-    page = Paginator(queryset, per_page).get_page(request.GET.get(param))
-    params = request.GET.copy()
-    params.pop(param, None)
-    return page, params.urlencode()
+def _page(request, queryset, param: str = "page"):
+    """These pages list 100 rows a page."""
+    return page_of(request, queryset, per_page=100, param=param)
 
 
 def _open_exceptions() -> Prefetch:
     return Prefetch("exceptions", to_attr="open_exceptions",
                     queryset=ExceptionRequest.objects.filter(
                         status__in=ExceptionRequest.OPEN_STATUSES))
-
-
-def key_needs(key: AccessKey, *, can_act: bool) -> list[Need]:
-    """What each open, not excepted finding asks of the owner, worst first, with links."""
-    requests = {e.code: e for e in key.open_exceptions}
-    needs = []
-    for finding in key.open_findings:
-        if finding.exception_id:
-            continue
-        rule, links = RULES.get(finding.code), []
-        if finding.code == "NO_PURPOSE" and can_act:
-            links.append(("Register purpose", reverse("key-register", args=[key.pk])))
-        request = requests.get(finding.code)
-        if request is not None:
-            links.append((f"Exception {request.get_status_display().lower()}",
-                          reverse("exception-detail", args=[request.pk])))
-        elif rule is not None and rule.waivable and can_act:
-            links.append(("Request an exception",
-                          f"{reverse('exception-new', args=[key.pk])}?code={finding.code}"))
-        text = FIXES.get(finding.code, rule.title if rule else finding.code)
-        needs.append(Need(finding.code, finding.severity, text, finding.reason, tuple(links)))
-    return sorted(needs, key=lambda n: -Severity(n.severity).rank())
 
 
 def _key_rows(page, person):
@@ -171,9 +120,9 @@ def rotation(request):
                           unknown=Count("pk", filter=Q(created_at__isnull=True)))
                 .order_by("account__name", "account__account_id"))
     listed = keys.filter(overdue | due).select_related("account", "user", "owner")
-    account = request.GET.get("account", "")
-    if account.isdigit():
-        listed = listed.filter(account_id=int(account))
+    account = query_id(request, "account")
+    if account is not None:
+        listed = listed.filter(account_id=account)
     page, query = _page(request, listed.order_by("created_at", "pk"))
     rows = [RotationRow(key, key.age_days, key.age_days - limit) for key in page]
     return render(request, "governance/workflows/rotation.html", {

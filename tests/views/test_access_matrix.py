@@ -56,6 +56,8 @@ def pages(key, exception):
         (reverse("aws-accounts"), SECURITY_ONLY),
         (reverse("audit-log"), SECURITY_ONLY),
         (reverse("api-tokens"), ALL),
+        (reverse("notifications-outbox"), SECURITY_ONLY),
+        (reverse("notification-preferences"), ALL),
     ]
 
 

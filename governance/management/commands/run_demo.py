@@ -46,6 +46,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Discovered {len(added)} accounts through AWS Organizations")
             self._sync()
             snapshot_take()
+            call_command("send_reminders", stdout=self.stdout)  # the Outbox page lists them
             if no_serve:
                 return
             self.stdout.write(f"\nKeyledger demo: http://{addr}/  (Ctrl-C to stop)\n")
