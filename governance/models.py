@@ -9,9 +9,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-ACCOUNT_ID_VALIDATOR = RegexValidator(r"^\d{12}$", "An AWS account id is exactly 12 digits.")
+# Character classes are spelled out: Python's \d and \w also match non-ASCII digits and letters.
+ACCOUNT_ID_VALIDATOR = RegexValidator(r"^[0-9]{12}$", "An AWS account id is exactly 12 digits.")
 ROLE_ARN_VALIDATOR = RegexValidator(
-    r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$",
+    r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}$",
     "Enter an IAM role ARN such as arn:aws:iam::123456789012:role/KeyledgerReader.",
 )
 ROOT_USER_NAME = "<root_account>"
@@ -44,6 +45,11 @@ class AwsAccount(models.Model):
     )
     cloudtrail_trails = models.JSONField(default=list, blank=True)
     credential_report_at = models.DateTimeField(null=True, blank=True)
+    keys_listed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Start of the last sync that listed every key holder's keys; the others "
+                  "list only users whose credential-report slots changed.",
+    )
 
     class Meta:
         ordering = ["name", "account_id"]
@@ -52,6 +58,9 @@ class AwsAccount(models.Model):
                 condition=Q(account_id__regex=r"^[0-9]{12}$"), name="account_id_12_digits"
             ),
         ]
+        # Lists sort keys by account name: walking accounts in this order lets Postgres
+        # stop after one page instead of sorting every key.
+        indexes = [models.Index(fields=["name", "account_id"], name="account_name_idx")]
 
     def __str__(self):
         return f"{self.name} ({self.account_id})"
@@ -202,7 +211,12 @@ class AccessKey(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["account", "status"]),
-                   models.Index(fields=["compliance"])]
+                   models.Index(fields=["compliance"]),
+                   # Inventory sorts by age and last use over the keys still in AWS.
+                   models.Index(fields=["created_at", "id"], name="key_present_created_idx",
+                                condition=Q(removed_at__isnull=True)),
+                   models.Index(fields=["last_used_at", "id"], name="key_present_used_idx",
+                                condition=Q(removed_at__isnull=True))]
 
     def __str__(self):
         return self.access_key_id or f"root key {self.slot} @ {self.account.account_id}"
@@ -361,7 +375,11 @@ class Finding(models.Model):
             models.UniqueConstraint(fields=["key", "code"], condition=Q(resolved_at__isnull=True),
                                     name="one_open_finding_per_key_code"),
         ]
-        indexes = [models.Index(fields=["code", "resolved_at"])]
+        indexes = [models.Index(fields=["code", "resolved_at"]),
+                   # The inventory's finding filter and the per-code counts: open findings
+                   # not covered by an exception.
+                   models.Index(fields=["code", "key"], name="finding_open_code_idx",
+                                condition=Q(resolved_at__isnull=True, exception__isnull=True))]
 
     def __str__(self):
         return f"{self.code} on {self.key}"
@@ -511,6 +529,9 @@ class DailySnapshot(models.Model):
             models.UniqueConstraint(fields=["day", "account", "dimension", "name"],
                                     name="one_snapshot_count_per_day"),
         ]
+        # The overview reads one dimension over a range of days (the trend) or one day.
+        indexes = [models.Index(fields=["dimension", "day"], include=["name", "count"],
+                                name="snapshot_dimension_day_idx")]
 
     def __str__(self):
         return f"{self.day} {self.account_id} {self.dimension}:{self.name}={self.count}"

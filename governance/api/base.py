@@ -1,5 +1,6 @@
 """What every API view shares: JSON only, paging, the security-team gate, service errors."""
 
+from django.core.exceptions import TooManyFieldsSent
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -34,8 +35,13 @@ class Refused(exceptions.APIException):
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, after turning the services' errors into 400 / 403 with their reason."""
-    if isinstance(exc, NotAllowed):
+    """DRF's handler, after turning the services' errors into 400 / 403 with their reason,
+    and Django's refusal of a form with too many fields into a JSON 400 that says so rather
+    than Django's empty HTML one. (Too large a body never gets here: see
+    ``governance.untrusted.RequestBodyLimitMiddleware``.)"""
+    if isinstance(exc, TooManyFieldsSent):
+        exc = exceptions.ParseError("Too many form fields in the request body.")
+    elif isinstance(exc, NotAllowed):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, GovernanceError):
         exc = Refused(str(exc))

@@ -179,6 +179,10 @@ class SyncRunSerializer(serializers.ModelSerializer):
     account_id = serializers.CharField(source="account.account_id", read_only=True)
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
     aws_calls_by_action = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+    # Declared because a read-only model field loses ``allow_blank``: the schema must admit
+    # the "" a run that did not fail has, or clients validating against it reject every run.
+    failure_kind = serializers.ChoiceField(choices=SyncRun.FailureKind.choices, read_only=True,
+                                           allow_blank=True)
 
     class Meta:
         model = SyncRun

@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from ..access import is_security
 from ..models import AuditEvent
+from ..untrusted import query_text
 from .paging import page_of
 
 
@@ -15,9 +16,9 @@ def audit_log(request):
     if not is_security(request.user):
         raise PermissionDenied("The audit log is for the security team.")
     events = AuditEvent.objects.all()
-    action = request.GET.get("action", "").strip()[:60]
-    actor = request.GET.get("actor", "").strip()[:254]
-    text = request.GET.get("q", "").strip()[:200]
+    action = query_text(request, "action", 60)
+    actor = query_text(request, "actor", 254)
+    text = query_text(request, "q", 200)
     if action:
         events = events.filter(action=action)
     if actor:

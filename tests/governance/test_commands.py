@@ -75,6 +75,12 @@ def test_add_account_validates_and_audits(db):
         run("add_account", "210987654321", "--name", "x", "--role-arn", "not-an-arn")
     with pytest.raises(CommandError, match="already exists"):
         run("add_account", "123456789012", "--name", "again")
+    # Look-alike digits (Arabic-Indic here) are not an account id, nor part of a role ARN.
+    with pytest.raises(CommandError, match="12 digits"):
+        run("add_account", "\u0661" * 12, "--name", "lookalike")
+    with pytest.raises(CommandError, match="role ARN"):
+        run("add_account", "210987654321", "--name", "x",
+            "--role-arn", "arn:aws:iam::210987654321:role/Reader\u0661")
 
 
 def test_discover_accounts_registers_the_organization(aws):
