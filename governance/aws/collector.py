@@ -41,12 +41,21 @@ class ManagedPolicyStore(Protocol):
 class Collector:
     """Reads one account through ``session``; ``collect()`` returns an AccountSnapshot."""
 
+    PROGRESS_SECONDS = 10.0
+
     def __init__(self, session: AccountSession, managed_policies: ManagedPolicyStore, *,
                  poll_first_seconds: float = 1.0, poll_max_seconds: float = 120.0,
                  sleep: Callable[[float], None] = time.sleep,
                  on_phase: Callable[[str], None] | None = None,
-                 stored_keys: Mapping[str, Sequence[KeySnapshot]] | None = None):
-        """``stored_keys``: each user id's keys as last stored; None lists every user's keys."""
+                 stored_keys: Mapping[str, Sequence[KeySnapshot]] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        """``stored_keys``: each user id's keys as last stored; None lists every user's keys.
+
+        ``on_phase`` is also called during the key listing, at most every
+        ``PROGRESS_SECONDS``, with how far it got: that keeps the run's heartbeat fresh
+        through a listing longer than the sync lock (thousands of users at AWS latency) and
+        shows progress on the accounts page."""
+        self.clock = clock
         self.session = session
         self.stored_keys = stored_keys
         self.managed_policies = managed_policies
@@ -201,7 +210,11 @@ class Collector:
         by_name = {row.user: row for row in report_rows if not row.is_root}
         iam = self.session.client("iam")
         keys = []
+        reported_at = self.clock()
         for index, user in enumerate(users):
+            if self.clock() - reported_at >= self.PROGRESS_SECONDS:
+                self.on_phase(f"listing access keys ({index} of {len(users)} users)")
+                reported_at = self.clock()
             row = by_name.get(user.name)
             if row is not None:
                 users[index] = _with_login(user, row)

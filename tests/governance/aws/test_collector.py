@@ -468,3 +468,19 @@ def test_multi_region_trail_homed_in_another_region(collect):
     (only,) = snapshot.trails
     assert only.home_region == "eu-west-1" and only.logging is True
     assert snapshot.cloudtrail_logging is True
+
+
+def test_a_long_key_listing_reports_progress_so_the_heartbeat_stays_fresh(collect):
+    iam = account_clients(ACCOUNT_A).client("iam")
+    for n in range(5):
+        iam.create_user(UserName=f"svc-{n}")
+        iam.create_access_key(UserName=f"svc-{n}")
+    phases, ticks = [], iter(range(0, 1000, 6))  # each look at the clock: 6 s later
+
+    snapshot, _, _ = collect(ACCOUNT_A, on_phase=phases.append, clock=lambda: next(ticks))
+
+    assert len(snapshot.keys) == 5
+    progress = [p for p in phases if p.startswith("listing access keys (")]
+    # 6 s per look, a report every 10 s or more: every other user, counting up, of 5.
+    assert progress == ["listing access keys (1 of 5 users)", "listing access keys (3 of 5 users)"]
+    assert phases.index(progress[0]) > phases.index("listing access keys")
