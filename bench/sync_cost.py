@@ -17,7 +17,6 @@ Writes a Markdown fragment (``## `` heading) to ``--out`` for ``python -m bench`
     .venv/bin/python -m bench.sync_cost --out /tmp/sync.md --quick    # 3 x 30, to try it
 """
 
-import argparse
 import os
 import queue
 import statistics
@@ -26,7 +25,8 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from bench.section import section_parser
 
 BENCH_DB = "keyledger_bench_sync"
 WORKERS = (1, 4, 8)
@@ -351,10 +351,7 @@ def _fragment(args, org, seed_seconds, rounds, again: Round, reference) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, help="write the Markdown fragment here")
-    parser.add_argument("--quick", action="store_true", help="3 accounts x 30 users")
+    parser = section_parser(__doc__, quick_help="3 accounts x 30 users", out_required=False)
     parser.add_argument("--accounts", type=int)
     parser.add_argument("--users", type=int, help="IAM users per account")
     parser.add_argument("--reference-accounts", type=int, default=2,

@@ -31,8 +31,10 @@ def _iso(value: datetime | None) -> str:
 
 def with_export_columns(keys: QuerySet) -> QuerySet:
     """Join what the export needs in the same query: account, user, owner and purpose."""
+    # At most one current registration per key (a constraint), so no ordering: the model's
+    # default one would join the key, its account and user again for every row.
     current_purpose = Registration.objects.filter(
-        key=OuterRef("pk"), superseded_at__isnull=True).values("category")[:1]
+        key=OuterRef("pk"), superseded_at__isnull=True).order_by().values("category")[:1]
     return (keys.select_related("account", "user", "owner")
             .annotate(purpose_category=Subquery(current_purpose)))
 

@@ -3,15 +3,19 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ..access import is_security
-from ..models import AwsAccount, SyncRun
+from ..models import AccessKey, AwsAccount, SyncRun
 from ..services.accounts import account_add, account_set_enabled, account_sync_request
 from .forms_accounts import AccountForm
+from .paging import page_of
+
+ACCOUNTS_PER_PAGE = 100
 
 
 def _security_only(request) -> None:
@@ -20,12 +24,18 @@ def _security_only(request) -> None:
 
 
 def _with_status(accounts):
-    """Accounts with their latest run and key counts, in a fixed number of queries."""
+    """Accounts with their latest run and key counts, in a fixed number of queries.
+
+    The key count is a correlated subquery, not a join and GROUP BY, so that Postgres counts
+    only the accounts of the page shown (index ``account, status``), never all 100,000 keys.
+    """
     latest = SyncRun.objects.filter(account=OuterRef("pk")).order_by("-started_at")
+    active = (AccessKey.objects.filter(account=OuterRef("pk"), removed_at__isnull=True,
+                                       status=AccessKey.Status.ACTIVE)
+              .order_by().values("account").annotate(n=Count("pk")).values("n"))
     return accounts.annotate(
         last_run_id=Subquery(latest.values("pk")[:1]),
-        active_keys=Count("access_keys", filter=Q(access_keys__removed_at__isnull=True,
-                                                  access_keys__status="Active")),
+        active_keys=Coalesce(Subquery(active, output_field=IntegerField()), 0),
     )
 
 
@@ -48,8 +58,11 @@ def aws_accounts(request):
         else:
             messages.success(request, f"Added {account}. Sync it to read its keys.")
             return redirect("aws-accounts")
-    rows = _rows(_with_status(AwsAccount.objects.all()))
-    return render(request, "governance/aws_accounts.html", {"rows": rows, "form": form},
+    page, query = page_of(request, _with_status(AwsAccount.objects.all()),
+                          per_page=ACCOUNTS_PER_PAGE)
+    rows = _rows(page.object_list)
+    return render(request, "governance/aws_accounts.html",
+                  {"rows": rows, "form": form, "page": page, "query": query},
                   status=400 if form.errors else 200)
 
 

@@ -4,26 +4,42 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.shortcuts import render
 from django.utils import timezone
 
 from ..access import is_security
-from ..models import AccessKey, AwsAccount, DailySnapshot, ExceptionRequest, Finding, SyncRun
+from ..models import AccessKey, AwsAccount, ExceptionRequest, Finding, SyncRun
 from ..policy import Element, Severity
+from ..snapshots import compliance_trend, fresh_snapshot_day, open_findings_above_low
 
 AGE_EDGES = (0, 30, 60, 76, 90, 120, 180, 365)
 
 
-def _tiles(keys, person, now):
-    active = keys.filter(status=AccessKey.Status.ACTIVE)
-    counts = active.aggregate(
+def _age_buckets(now) -> dict[str, Count]:
+    """Filtered counts of active keys per age band, labelled like the chart."""
+    buckets = {}
+    for low, high in zip(AGE_EDGES, AGE_EDGES[1:] + (None,), strict=True):
+        label = f"{low + 1 if low else 0}-{high}" if high else f"{low + 1}+"
+        cond = Q(created_at__lte=now - timedelta(days=low))
+        if high is not None:
+            cond &= Q(created_at__gt=now - timedelta(days=high + 1))
+        buckets[f"age_{label}"] = Count("id", filter=cond)
+    return buckets
+
+
+def _key_counts(keys, person, now):
+    """The tiles and the age histogram, from one pass over the active keys."""
+    counts = keys.filter(status=AccessKey.Status.ACTIVE).aggregate(
         total=Count("id"), compliant=Count("id", filter=Q(compliance="compliant")),
         excepted=Count("id", filter=Q(compliance="excepted")),
         overdue=Count("id", filter=Q(open_codes__contains="ROTATION_OVERDUE")),
         gaps=Count("id", filter=Q(open_codes__contains="NO_OWNER")
                    | Q(open_codes__contains="NO_PURPOSE")),
+        **_age_buckets(now),
     )
+    ages = {name.removeprefix("age_"): counts.pop(name) for name in list(counts)
+            if name.startswith("age_")}
     total = counts["total"] or 0
     counts["percent_compliant"] = round(100 * counts["compliant"] / total) if total else None
     counts["pending"] = ExceptionRequest.objects.awaiting_decision_by(person).count()
@@ -31,33 +47,28 @@ def _tiles(keys, person, now):
         stale_before = now - timedelta(hours=settings.KEYLEDGER_STALE_AFTER_HOURS)
         counts["bad_accounts"] = AwsAccount.objects.filter(enabled=True).filter(
             Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=stale_before)).count()
-    return counts
+    return counts, _age_chart(ages)
 
 
-def _age_histogram(keys, now):
-    edges = AGE_EDGES
-    buckets = {}
-    for low, high in zip(edges, edges[1:] + (None,), strict=True):
-        label = f"{low + 1 if low else 0}-{high}" if high else f"{low + 1}+"
-        cond = Q(created_at__lte=now - timedelta(days=low))
-        if high is not None:
-            cond &= Q(created_at__gt=now - timedelta(days=high + 1))
-        buckets[label] = Count("id", filter=cond)
-    counts = keys.filter(status=AccessKey.Status.ACTIVE).aggregate(**buckets)
+def _age_chart(ages: dict[str, int]):
     return {
         "type": "bar",
-        "data": {"labels": [f"{k} d" for k in counts], "datasets": [{
-            "label": "active keys by age (rotate by 90 days)", "data": list(counts.values()),
+        "data": {"labels": [f"{k} d" for k in ages], "datasets": [{
+            "label": "active keys by age (rotate by 90 days)", "data": list(ages.values()),
             "backgroundColor": ["#90caf9" if i < 4 else "#e57373"
-                                for i in range(len(counts))]}]},
+                                for i in range(len(ages))]}]},
     }
 
 
-def _findings_by(keys, field: str, labels: dict | None = None):
-    rows = (Finding.objects.filter(key__in=keys, resolved_at__isnull=True,
-                                   exception__isnull=True)
-            .exclude(severity=Severity.LOW.value)
-            .values_list(field).annotate(n=Count("id")).order_by(field))
+def _findings_by(keys, field: str):
+    """Live counts of open findings above low per ``field``, for what the person can see."""
+    return list(Finding.objects.filter(key__in=keys, resolved_at__isnull=True,
+                                       exception__isnull=True)
+                .exclude(severity=Severity.LOW.value)
+                .values_list(field).annotate(n=Count("id")).order_by(field))
+
+
+def _bar_chart(rows, labels: dict | None = None):
     names = [labels.get(k, k) if labels else k for k, _ in rows]
     return {"type": "bar", "options": {"indexAxis": "y"},
             "data": {"labels": names, "datasets": [{"label": "open findings above low",
@@ -66,12 +77,7 @@ def _findings_by(keys, field: str, labels: dict | None = None):
 
 def _trend(days: int = 90):
     """Keys per compliance state per day, summed over accounts, from the daily snapshots."""
-    since = timezone.localdate() - timedelta(days=days)
-    per_day: dict[str, dict[str, int]] = {}
-    rows = (DailySnapshot.objects.filter(day__gte=since, dimension="compliance")
-            .values_list("day", "name").annotate(total=Sum("count")).order_by("day"))
-    for day, name, total in rows:
-        per_day.setdefault(day.isoformat(), {})[name] = total
+    per_day = compliance_trend(days)
     labels = sorted(per_day)
     return {"type": "line", "data": {"labels": labels, "datasets": [
         {"label": name.replace("_", " "), "data": [per_day[d].get(name, 0) for d in labels]}
@@ -80,16 +86,32 @@ def _trend(days: int = 90):
 
 @login_required
 def overview(request):
+    """Tiles live; the security team's finding charts from a recent daily snapshot.
+
+    The security team sees every key, so its charts would join every open finding to its
+    key on each visit; the day's snapshot holds the same counts per account and code.
+    Others see few keys and get live counts.
+    """
     person, now = request.user, timezone.now()
     keys = AccessKey.objects.visible_to(person).filter(removed_at__isnull=True)
     security = is_security(person)
-    account_names = dict(AwsAccount.objects.values_list("account_id", "name")) if security else {}
+    tiles, age_chart = _key_counts(keys, person, now)
+    snapshot_day = fresh_snapshot_day() if security else None
+    if snapshot_day is not None:
+        by_account = open_findings_above_low(snapshot_day, "account")
+        by_element = open_findings_above_low(snapshot_day, "element")
+    else:
+        by_account = _findings_by(keys, "key__account__account_id")
+        by_element = _findings_by(keys, "element")
+    account_names = dict(AwsAccount.objects.filter(
+        account_id__in=[a for a, _ in by_account]).values_list("account_id", "name")
+    ) if security else {}
     return render(request, "governance/overview.html", {
-        "tiles": _tiles(keys, person, now),
-        "age_chart": _age_histogram(keys, now),
-        "account_chart": _findings_by(keys, "key__account__account_id", account_names),
-        "element_chart": _findings_by(keys, "element",
-                                      {e.value: e.value.title() for e in Element}),
+        "tiles": tiles,
+        "age_chart": age_chart,
+        "account_chart": _bar_chart(by_account, account_names),
+        "element_chart": _bar_chart(by_element, {e.value: e.value.title() for e in Element}),
+        "charts_day": snapshot_day,
         "trend_chart": _trend() if security else None,
         "failed_runs": SyncRun.objects.filter(status=SyncRun.Status.FAILED).select_related(
             "account")[:5] if security else [],

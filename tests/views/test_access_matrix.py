@@ -90,5 +90,26 @@ def test_object_ids_outside_scope_are_not_found_by_guessing(client, world, perso
     assert missing.status_code == 404
 
 
+def test_the_account_filter_reveals_no_account_outside_scope(client, world):
+    people, key, _ = world
+    own_account = key.account
+    foreign = AccessKeyFactory(user=IamUserFactory(tags={"owner": "other@example.com"}))
+    evaluate_keys(keys=AccessKey.objects.filter(pk=foreign.pk))
+    hidden = foreign.account
+    client.force_login(people["owner"])
+    page = client.get(reverse("inventory")).content.decode()
+    assert own_account.name in page and hidden.name not in page
+    # A guessed id of an existing foreign account is answered like one that does not exist.
+    for url in (reverse("inventory"), reverse("inventory-export"), "/api/v1/keys/"):
+        foreign_answer = client.get(url, {"account": hidden.pk})
+        missing_answer = client.get(url, {"account": hidden.pk + 999})
+        assert foreign_answer.status_code == missing_answer.status_code, url
+        assert foreign_answer.status_code in (400, 302), url  # the export returns to the page
+        assert hidden.name.encode() not in foreign_answer.content
+    client.force_login(people["security"])
+    assert hidden.name in client.get(reverse("inventory")).content.decode()
+    assert client.get(reverse("inventory"), {"account": hidden.pk}).status_code == 200
+
+
 def test_the_api_refuses_anonymous_callers(client, world):
     assert client.get("/api/v1/keys/").status_code in (401, 403)
