@@ -97,6 +97,9 @@ def test_each_sync_run_is_one_log_line(json_log, aws, register_account):
 
     lines = [entry for entry in json_log() if entry["logger"] == "keyledger.sync"]
     assert len(lines) == 1 and "222222222222 succeeded" in lines[0]["message"]
+    line = lines[0]
+    assert line["event"] == "sync_run" and line["account_id"] == "222222222222"
+    assert line["status"] == "succeeded" and line["aws_calls"] > 0 and line["seconds"] >= 0
 
 
 @pytest.mark.django_db
