@@ -14,4 +14,4 @@ RUN DEBUG=false SECRET_KEY=build-only python manage.py collectstatic --noinput -
     && useradd --system --uid 10001 keyledger
 USER keyledger
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--keep-alive", "10", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application"]

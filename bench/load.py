@@ -1,7 +1,7 @@
 """Load: concurrent security-team sessions against gunicorn and Postgres on this machine.
 
 Fills scratch database ``keyledger_bench_load`` with ``bench.scale_data`` (20,000 keys),
-starts ``gunicorn config.wsgi -w 4 -k gthread --threads 4`` on 127.0.0.1 with production
+starts gunicorn with the deployed ``config/gunicorn.conf.py`` on 127.0.0.1 with production
 settings (DEBUG off; HTTPS redirect and secure-only cookies off, as there is no TLS here),
 creates one signed-in session per simulated user, and runs locust headless
 (``bench/locustfile.py``) against the overview and the inventory. Writes a Markdown
@@ -28,9 +28,8 @@ DB = "keyledger_bench_load"
 ROOT = Path(__file__).resolve().parent.parent
 FULL = {"accounts": 200, "keys": 20_000, "users": 50, "rate": 10, "seconds": 60}
 QUICK = {"accounts": 20, "keys": 2000, "users": 10, "rate": 10, "seconds": 10}
-# Keep-alive longer than the users' think time: with gunicorn's default (2 s) the server
-# closes idle connections just as a user sends its next request on them.
-GUNICORN = ["-w", "4", "-k", "gthread", "--threads", "4", "--keep-alive", "10"]
+# The deployed settings (workers, threads, keep-alive); only the address is this run's.
+GUNICORN = ["-c", "config/gunicorn.conf.py"]
 
 
 def _free_port() -> int:
@@ -112,7 +111,8 @@ def _report(sizes: dict, stats, rows: list[dict], quick: bool) -> str:
         f"{sizes['users']} simulated security-team users, each with its own session, "
         f"ramped up at {sizes['rate']}/s and run for {sizes['seconds']} s with 1 to 3 s of "
         "think time between pages, against `gunicorn config.wsgi "
-        f"{' '.join(GUNICORN)}` on 127.0.0.1 and Postgres on loopback (the load generator "
+        f"{' '.join(GUNICORN)}` (the deployed settings) on 127.0.0.1 and Postgres on "
+        "loopback (the load generator "
         "shares the machine's cores). Production settings, DEBUG off. Data: "
         f"{stats.accounts:,} accounts, {stats.keys:,} keys, {stats.findings_open:,} open "
         f"findings, from `bench.scale_data` in scratch database `{DB}`. "

@@ -3,6 +3,7 @@
 import importlib
 import json
 import re
+import runpy
 from pathlib import Path
 
 import yaml
@@ -20,7 +21,7 @@ def test_compose_services_commands_exist():
     assert {"postgres", "redis", "migrate", "web", "worker", "beat"} <= set(services)
     assert services["migrate"]["command"][:2] == ["python", "manage.py"]
     assert services["migrate"]["command"][2] in get_commands()
-    module, attribute = services["web"]["command"][1].split(":")
+    module, attribute = services["web"]["command"][-1].split(":")
     assert callable(getattr(importlib.import_module(module), attribute))
     for name in ("worker", "beat"):
         command = services[name]["command"]
@@ -30,6 +31,20 @@ def test_compose_services_commands_exist():
     for name in ("web", "worker", "beat", "migrate"):
         assert services[name]["build"] == "."
     assert (ROOT / "Dockerfile").exists() and (ROOT / ".env.example").exists()
+
+
+def test_image_compose_and_load_benchmark_serve_with_the_one_gunicorn_config():
+    """One gunicorn configuration, so the load benchmark measures what is deployed; its
+    keep-alive outlasts the benchmark's think time (a shorter one dropped connections)."""
+    from bench.load import GUNICORN
+
+    config = runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))
+    assert config["worker_class"] == "gthread" and config["threads"] >= 2
+    assert config["keep_alive"] >= 10  # people pause 1-3 s between pages (bench/locustfile)
+    web = compose()["services"]["web"]["command"]
+    image = json.loads(re.search(r"^CMD (.+)$", (ROOT / "Dockerfile").read_text(), re.M)[1])
+    for command in (web, image, ["gunicorn", *GUNICORN]):
+        assert command[command.index("-c") + 1] == "config/gunicorn.conf.py", command
 
 
 def test_compose_workers_consume_every_queue_tasks_are_routed_to():
@@ -53,7 +68,7 @@ def test_compose_dependencies_and_health_checks_point_at_real_things():
     web_check = " ".join(services["web"]["healthcheck"]["test"])
     health_path = re.search(r"http://127\.0\.0\.1:8000(/\S*?)'", web_check).group(1)
     assert resolve(health_path).url_name == "health"
-    assert "8000" in services["web"]["command"][services["web"]["command"].index("--bind") + 1]
+    assert "8000" in runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))["bind"]
     assert "celery -A config inspect ping" in services["worker"]["healthcheck"]["test"][1]
     assert services["migrate"]["restart"] == "no"
     assert "beat" not in compose()["services"]["worker"]["command"]  # exactly one beat
