@@ -86,6 +86,7 @@ class PolicySource:
     name: str
     document: object  # dict, JSON string or URL-encoded JSON string
     group: str = ""
+    arn: str = ""  # managed policies only; tells AWS's own policies from look-alike names
 
     @property
     def label(self) -> str:
@@ -101,6 +102,8 @@ class PermissionVerdict:
     admin_reason: str
     source_restricted: bool
     source_reason: str
+    escalation: bool = False  # not admin, but a known path to admin is allowed
+    escalation_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -334,3 +337,19 @@ def analyse_permissions(policies: Iterable[PolicySource]) -> PermissionVerdict:
         admin, admin_reason = False, "no Allow statement grants every action on every resource"
     restricted, source_reason = _source_verdict(found)
     return PermissionVerdict(admin, admin_reason, restricted, source_reason)
+
+
+# -- exposure ------------------------------------------------------------------------------
+
+_QUARANTINE_ARN = re.compile(r"arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine(V[0-9]+)?")
+
+
+def quarantine_policy(policies: Iterable[PolicySource]) -> PolicySource | None:
+    """The AWS quarantine policy attached to the user or one of its groups, if any.
+
+    AWS attaches ``AWSCompromisedKeyQuarantine`` (or a later ``V2``, ``V3``… version) when it
+    finds one of the user's keys in public. Only the AWS-managed ARN counts: a customer
+    policy that merely borrows the name is not AWS's verdict.
+    """
+    return next((p for p in policies if p.source in ("user-attached", "group-attached")
+                 and _QUARANTINE_ARN.fullmatch(p.arn.strip())), None)
