@@ -1,99 +1,72 @@
 """What a user's IAM policies allow, read with IAM's semantics rather than string matching.
 
-Two questions feed the Permissions and Source rows of DESIGN.md's findings table:
+Three questions feed the Permissions and Source rows of DESIGN.md's findings table:
 
 * **admin** (``ADMIN_PRIVILEGE``): can the user do ``*`` on ``*``? An Allow statement counts
   when its action side covers every action and its resource side every resource:
 
-  - ``Action`` ``*``, ``*:*`` (any spelling made only of ``*`` on each side of the colon,
-    matched case-insensitively), alone or inside a list;
-  - ``NotAction`` (any list that does not itself exclude every action): "everything except
-    X" on ``*`` still includes privilege-escalation paths and AWS's PowerUserAccess shape,
-    so it is admin-equivalent and the reason says what was excluded;
+  - ``Action`` ``*``, ``*:*`` (any spelling made only of ``*`` on each side of one colon),
+    alone or inside a list;
+  - ``NotAction`` that does not exclude the whole of ``iam:*``: "everything but a few
+    services", IAM among what remains, is admin-equivalent and the reason says what was
+    excluded. A ``NotAction`` that excludes ``iam:*`` (AWS's PowerUserAccess shape) is not
+    admin; what it still allows is judged by ``PRIVILEGE_ESCALATION``;
   - ``NotResource`` likewise counts as "every resource except a few".
 
   A ``Condition`` on that Allow does not clear it: the grant exists whenever the condition
-  holds (an admin confined to the office network is still an admin). Only an
-  *unconditional* Deny of every action on every resource cancels it; a narrower Deny
-  (``iam:*``, one bucket) leaves "everything else", which is what NotAction admin means too.
+  holds (an admin confined to the office network is still an admin), except a condition
+  that confines the grant to calls AWS makes for the user (``aws:ViaAWSService`` true,
+  ``aws:IsMcpServiceAction`` true, ``aws:CalledVia*``; see :mod:`.iam_conditions`), which
+  a request signed with the key can never meet. Only an *unconditional* Deny of every
+  action on every resource cancels it; a narrower Deny leaves "everything else", including
+  IAM, with which the user can remove the Deny.
+
+* **escalation** (``PRIVILEGE_ESCALATION``): not admin, but a known path to admin is allowed
+  (:mod:`.iam_escalation`).
 
 * **source restricted** (``NO_SOURCE_RESTRICTION``): are the keys usable only from known
-  places? Yes when either
+  places? Every Allow statement that grants something must be confined, each in one of
+  three ways:
 
-  (a) a Deny statement covers every action on every resource and its Condition tests a
-      source key (``aws:SourceIp``, ``aws:SourceVpce``, ``aws:SourceVpc``,
-      ``aws:VpcSourceIp``; keys compared case-insensitively) with a negated operator
-      (``NotIpAddress``, ``StringNotEquals``, ``StringNotEqualsIgnoreCase``,
-      ``StringNotLike``); other conditions in the same block are ignored, since AWS's own
-      example pairs the guard with an ``aws:ViaAWSService`` exemption; or
-  (b) every Allow statement tests a source key with a positive operator (``IpAddress``,
-      ``StringEquals``, ``StringEqualsIgnoreCase``, ``StringLike``, ``ArnEquals``,
-      ``ArnLike``).
+  (a) a Deny guard covers it: a Deny on every resource whose action side covers the Allow's
+      actions (``Action "*"``; a ``NotAction`` that spares none of them; ``Action``
+      patterns that contain them), conditioned on negated source tests that all confine
+      (:mod:`.iam_conditions`: they hold requests without the key, and name specific
+      places). Other keys in the block (an ``aws:ViaAWSService`` exemption, say) are
+      allowed; a positive source test in the block narrows the Deny to one place, so it
+      is no guard;
+  (b) its own Condition has a positive source test that confines; or
+  (c) it only serves calls AWS makes for the user (``aws:ViaAWSService`` true…).
 
-  Whether a condition confines a request depends on what it does when the request carries
-  *no* source key (calls made by AWS services, for instance), so that is what decides:
-
-  ======================  ===================  ==========================================
-  operator form           key absent =>        counts as confining?
-  ======================  ===================  ==========================================
-  positive                false                Allow: yes (no key, no grant)
-  positive ``IfExists``   true                 Allow: **no** (no key, granted anyway)
-  ``ForAllValues:`` pos.  true (vacuous)       Allow: **no**
-  ``ForAnyValue:`` pos.   false                Allow: yes
-  negated                 true                 Deny: yes (no key, denied)
-  negated ``IfExists``    true                 Deny: yes, same as without ``IfExists``
-  ``ForAllValues:`` neg.  true (vacuous)       Deny: yes
-  ``ForAnyValue:`` neg.   false                Deny: **no** (no key, not denied)
-  ======================  ===================  ==========================================
-
-  A user whose policies allow nothing is reported as restricted ("grants no permissions"):
+  That is DESIGN.md's "(a) a Deny guard or (b) a positive test on every Allow", read per
+  statement, so a guard on some grants and conditions on the rest confine too. A user
+  whose policies allow nothing is reported as restricted ("grants no permissions"):
   there is nothing to confine, and flagging it would ask the owner to fix a non-problem.
 
 Policies from every source (user inline/attached, group inline/attached) count the same.
-Documents arrive as dicts, JSON strings or URL-encoded JSON strings (as IAM returns them);
-a document that cannot be decoded contributes no statements.
+How malformed documents are read is in :mod:`.iam_statements`.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from urllib.parse import unquote
 
-SOURCE_KEYS = frozenset({"aws:sourceip", "aws:sourcevpce", "aws:sourcevpc", "aws:vpcsourceip"})
-NEGATED_OPERATORS = frozenset(
-    {"notipaddress", "stringnotequals", "stringnotequalsignorecase", "stringnotlike"})
-POSITIVE_OPERATORS = frozenset(
-    {"ipaddress", "stringequals", "stringequalsignorecase", "stringlike", "arnequals",
-     "arnlike"})
-_SET_PREFIXES = ("forallvalues:", "foranyvalue:")
-_SOURCE_LABELS = {
-    "user-inline": "inline policy {name} (user)",
-    "user-attached": "attached policy {name} (user)",
-    "group-inline": "inline policy {name} (group{group})",
-    "group-attached": "attached policy {name} (group{group})",
-}
+from .iam_conditions import source_tests
+from .iam_escalation import escalation_reason
+from .iam_statements import PolicySource, Statement, decode_document, statements
+from .iam_wildcards import (
+    action_matches,
+    covers_all_actions,
+    pattern_covers,
+    patterns_overlap,
+    resource_matches,
+)
 
-
-@dataclass(frozen=True)
-class PolicySource:
-    """One policy that applies to a user. ``group`` names the group for group sources."""
-
-    source: str  # user-inline, user-attached, group-inline or group-attached
-    name: str
-    document: object  # dict, JSON string or URL-encoded JSON string
-    group: str = ""
-    arn: str = ""  # managed policies only; tells AWS's own policies from look-alike names
-
-    @property
-    def label(self) -> str:
-        """How a person recognises this policy: 'attached policy "X" (group "admins")'."""
-        template = _SOURCE_LABELS.get(self.source, "policy {name} (" + self.source + ")")
-        group = f' "{self.group}"' if self.group else ""
-        return template.format(name=f'"{self.name}"', group=group)
+__all__ = ["PermissionVerdict", "PolicySource", "action_matches", "analyse_permissions",
+           "decode_document", "quarantine_policy", "resource_matches", "statements"]
+IAM_ALL = "iam:*"
 
 
 @dataclass(frozen=True)
@@ -106,214 +79,142 @@ class PermissionVerdict:
     escalation_reason: str = ""
 
 
-@dataclass(frozen=True)
-class _Statement:
-    policy: PolicySource
-    effect: str  # "allow" / "deny"
-    actions: tuple[str, ...]
-    not_actions: tuple[str, ...] | None
-    resources: tuple[str, ...]
-    not_resources: tuple[str, ...] | None
-    condition: dict
-
-
-# -- decoding --------------------------------------------------------------------------------
-
-def decode_document(document: object) -> dict:
-    """The document as a dict: JSON text is parsed, URL-encoded JSON decoded first."""
-    if isinstance(document, dict):
-        return document
-    if isinstance(document, bytes):
-        document = document.decode("utf-8", errors="replace")
-    if not isinstance(document, str):
-        return {}
-    for candidate in (document, unquote(document)):
-        try:
-            parsed = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(parsed, dict):
-            return parsed
-    return {}
-
-
-def _strings(value: object) -> tuple[str, ...]:
-    """``Action``-style fields are a string or a list of strings."""
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list | tuple):
-        return tuple(v for v in value if isinstance(v, str))
-    return ()
-
-
-def statements(policy: PolicySource) -> list[_Statement]:
-    """The Allow and Deny statements of one policy (``Statement`` may be a dict or a list)."""
-    raw = decode_document(policy.document).get("Statement", [])
-    raw = [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []
-    result = []
-    for item in raw:
-        if not isinstance(item, dict):
-            continue
-        effect = str(item.get("Effect", "")).lower()
-        if effect not in ("allow", "deny"):
-            continue
-        condition = item.get("Condition")
-        result.append(_Statement(
-            policy=policy, effect=effect, actions=_strings(item.get("Action")),
-            not_actions=_strings(item["NotAction"]) if "NotAction" in item else None,
-            resources=_strings(item.get("Resource")),
-            not_resources=_strings(item["NotResource"]) if "NotResource" in item else None,
-            condition=condition if isinstance(condition, dict) and condition else {},
-        ))
-    return result
-
-
-# -- wildcards -------------------------------------------------------------------------------
-
-@lru_cache(maxsize=4096)
-def _pattern(pattern: str, ignore_case: bool) -> re.Pattern:
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(body, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
-
-
-def action_matches(pattern: str, action: str) -> bool:
-    """IAM action wildcards: ``*`` and ``?`` only (no ``[]``), case-insensitive."""
-    return _pattern(pattern, True).fullmatch(action) is not None
-
-
-def resource_matches(pattern: str, resource: str) -> bool:
-    """IAM resource wildcards: ``*`` and ``?`` only, case-sensitive (ARNs are)."""
-    return _pattern(pattern, False).fullmatch(resource) is not None
-
-
-def covers_all_actions(pattern: str) -> bool:
-    """``*``, ``*:*`` and other all-star spellings: every ``service:action`` matches."""
-    parts = pattern.strip().split(":")
-    return len(parts) <= 2 and all(p and set(p) == {"*"} for p in parts)
-
-
-def covers_all_resources(pattern: str) -> bool:
-    pattern = pattern.strip()
-    return bool(pattern) and set(pattern) == {"*"}
-
-
 def _quoted(values: Iterable[str]) -> str:
     return ", ".join(f'"{v}"' for v in values)
 
 
-def _grant(st: _Statement) -> str | None:
+# -- admin ---------------------------------------------------------------------------------
+
+def _grant(st: Statement) -> str | None:
     """For an Allow: how it grants every action on every resource, or None if it does not."""
+    if st.effect != "allow" or st.service_only or st.grants_nothing:
+        return None
     if st.not_actions is not None:
-        if any(covers_all_actions(a) for a in st.not_actions):
-            return None  # excludes everything: grants nothing
-        what = (f"every action except {_quoted(st.not_actions)}" if st.not_actions
-                else "every action")
-    elif any(covers_all_actions(a) for a in st.actions):
+        if any(pattern_covers(a, IAM_ALL) for a in st.not_actions):
+            return None  # IAM is excluded: PowerUserAccess' shape, not admin
+        what = st.granted
+    elif st.all_actions:
         what = _quoted(a for a in st.actions if covers_all_actions(a))
     else:
         return None
     if st.not_resources is not None:
-        if any(covers_all_resources(r) for r in st.not_resources):
-            return None
         where = (f"every resource except {_quoted(st.not_resources)}" if st.not_resources
                  else "every resource")
-    elif any(covers_all_resources(r) for r in st.resources):
+    elif st.all_resources:
         where = '"*"'
     else:
         return None
-    suffix = " (under a condition)" if st.condition else ""
+    suffix = " (under a condition)" if st.conditional else ""
     return f"{st.policy.label} allows {what} on {where}{suffix}"
 
 
-def _denies_everything(st: _Statement) -> bool:
+def _denies_everything(st: Statement) -> bool:
     """An unconditional Deny of every action on every resource."""
-    return (st.effect == "deny" and not st.condition and st.not_actions is None
-            and st.not_resources is None
-            and any(covers_all_actions(a) for a in st.actions)
-            and any(covers_all_resources(r) for r in st.resources))
+    return (st.effect == "deny" and not st.conditional and st.all_actions
+            and st.all_resources)
 
 
-# -- source conditions ---------------------------------------------------------------------
+# -- source ----------------------------------------------------------------------------------
 
-def _operator(name: str) -> tuple[str, bool]:
-    """(base operator, outcome when the key is absent) for a condition operator name."""
-    lowered = name.strip().lower()
-    qualifier = ""
-    for prefix in _SET_PREFIXES:
-        if lowered.startswith(prefix):
-            qualifier, lowered = prefix, lowered[len(prefix):]
-    if_exists = lowered.endswith("ifexists")
-    base = lowered[: -len("ifexists")] if if_exists else lowered
-    if if_exists or qualifier == "forallvalues:":
-        return base, True
-    if qualifier == "foranyvalue:":
-        return base, False
-    return base, base in NEGATED_OPERATORS
-
-
-def _source_tests(condition: dict, *, deny: bool) -> tuple[list[str], list[str]]:
-    """(confining tests, loopholes) on source keys, as 'Operator aws:Key' strings.
-
-    Confining: a Deny's negated test, or an Allow's positive test, that also holds a request
-    without the key to the rule. Loophole: a test on a source key that does not.
-    """
-    confining, loopholes = [], []
-    for operator, tests in condition.items():
-        if not isinstance(tests, dict):
-            continue
-        base, absent_outcome = _operator(str(operator))
-        wanted = NEGATED_OPERATORS if deny else POSITIVE_OPERATORS
-        for key in tests:
-            if str(key).strip().lower() not in SOURCE_KEYS or base not in wanted:
-                continue
-            confines_absent = absent_outcome if deny else not absent_outcome
-            (confining if confines_absent else loopholes).append(f"{operator} {key}")
-    return confining, loopholes
+def _guard(st: Statement) -> tuple[str, str]:
+    """For a Deny: (its confining source tests in words, "") when it is a guard, else
+    ("", why it falls short) — ("", "") when it tests no source at all."""
+    tests = source_tests(st.condition)
+    negated = [t for t in tests if t.negated]
+    if not negated:
+        return "", ""
+    narrowing = next((t for t in tests if not t.negated), None)
+    if narrowing is not None:
+        return "", (f"the Deny in {st.policy.label} applies only when {narrowing} matches, "
+                    "so it guards nothing else")
+    weak = next((t.weakness for t in negated if t.weakness), "")
+    if weak:
+        return "", f"the Deny in {st.policy.label} falls short: {weak}"
+    return " or ".join(str(t) for t in negated), ""
 
 
-def _source_verdict(found: list[_Statement]) -> tuple[bool, str]:
-    allows = [st for st in found if st.effect == "allow"]
+def _deny_covers(deny: Statement, allow: Statement) -> bool:
+    """Whether every request ``allow`` grants is within ``deny``'s actions and resources."""
+    if deny.not_resources is not None:
+        return False
+    if not deny.all_resources and (allow.not_resources is not None or not all(
+            any(pattern_covers(d, a, ignore_case=False) for d in deny.resources)
+            for a in allow.resources)):
+        return False
+    if deny.not_actions is not None:
+        if allow.not_actions is not None:  # spares only what the Allow never grants
+            return all(any(pattern_covers(a, d) for a in allow.not_actions)
+                       for d in deny.not_actions)
+        return not any(patterns_overlap(d, a) for d in deny.not_actions for a in allow.actions)
+    if deny.all_actions:
+        return True
+    return allow.not_actions is None and all(
+        any(pattern_covers(d, a) for d in deny.actions) for a in allow.actions)
+
+
+def _own_confinement(st: Statement) -> tuple[str, str]:
+    """(the Allow's own confining source test, "") or ("", why its tests do not confine)."""
+    positive = [t for t in source_tests(st.condition) if not t.negated]
+    confining = next((t for t in positive if t.confines), None)
+    if confining is not None:
+        return str(confining), ""
+    return "", next((t.weakness for t in positive if t.weakness), "no source condition")
+
+
+def _guard_reason(deny: Statement, tests: str) -> str:
+    what = "every action" if deny.all_actions else "every granted action"
+    return f"{deny.policy.label} denies {what} unless {tests} matches"
+
+
+def _source_verdict(found: Sequence[Statement]) -> tuple[bool, str]:
     if any(_denies_everything(st) for st in found):
         return True, "denies every action unconditionally"
-    near_misses = []
-    for st in found:
-        if st.effect != "deny":
-            continue
-        confining, loopholes = _source_tests(st.condition, deny=True)
-        all_actions = st.not_actions is None and any(covers_all_actions(a) for a in st.actions)
-        all_resources = (st.not_resources is None
-                         and any(covers_all_resources(r) for r in st.resources))
-        if confining and all_actions and all_resources:
-            return True, f"{st.policy.label} denies every action unless {confining[0]} matches"
-        if confining:
-            near_misses.append(f"the Deny in {st.policy.label} covers only some actions or "
-                               "resources")
-        elif loopholes:
-            near_misses.append(f"the Deny in {st.policy.label} uses {loopholes[0]}, which "
-                               "lets requests without the key through")
+    allows = [st for st in found if st.effect == "allow" and not st.grants_nothing]
     if not allows:
         return True, "grants no permissions"
-    unconfined, tests = [], []
+    guards, near_misses = [], []
+    for st in found:
+        if st.effect == "deny":
+            tests, short = _guard(st)
+            if tests:
+                guards.append((st, tests))
+            elif short:
+                near_misses.append(short)
+    for deny, tests in guards:
+        if all(_deny_covers(deny, st) for st in allows):
+            return True, _guard_reason(deny, tests)
+    own, service, guarded, unconfined = [], [], [], []
     for st in allows:
-        confining, loopholes = _source_tests(st.condition, deny=False)
-        if confining:
-            tests.append(confining[0])
+        test, why = _own_confinement(st)
+        if test:
+            own.append(test)
+        elif st.service_only:
+            service.append(st.service_only)
+        elif guard := next((d for d, _ in guards if _deny_covers(d, st)), None):
+            guarded.append(guard.policy.label)
         else:
-            unconfined.append((st, loopholes))
+            unconfined.append((st, why))
     if not unconfined:
-        return True, (f"all {len(allows)} Allow statements require "
-                      f"{', '.join(sorted(set(tests)))}")
-    st, loopholes = unconfined[0]
-    if st.not_actions is not None:
-        granted = f"every action except {_quoted(st.not_actions)}"
+        if len(own) == len(allows):
+            return True, (f"all {len(allows)} Allow statements require "
+                          f"{', '.join(sorted(set(own)))}")
+        parts = [f"{len(own)} require {', '.join(sorted(set(own)))}"] if own else []
+        if service:
+            parts.append(f"{len(service)} only serve calls AWS makes for the user "
+                         f"({', '.join(sorted(set(service)))})")
+        if guarded:
+            parts.append(f"{len(guarded)} are covered by the Deny in "
+                         f"{', '.join(sorted(set(guarded)))}")
+        return True, f"all {len(allows)} Allow statements are confined: {'; '.join(parts)}"
+    st, why = unconfined[0]
+    noun = "statements has" if len(unconfined) == 1 else "statements have"
+    if guards:
+        guard_note = (f"the Deny in {guards[0][0].policy.label} covers only some actions or "
+                      "resources")
     else:
-        granted = _quoted(st.actions[:2]) + (" …" if len(st.actions) > 2 else "")
-    why = (f"its {loopholes[0]} lets requests without the key through" if loopholes
-           else "no source condition")
-    noun = "statement has" if len(unconfined) == 1 else "statements have"
+        guard_note = "no Deny guard on every action"
     reason = (f"{len(unconfined)} of {len(allows)} Allow {noun} no confining source condition "
-              f"(e.g. {st.policy.label} allowing {granted}: {why}); no Deny guard on every "
-              "action")
+              f"(e.g. {st.policy.label} allowing {st.granted}: {why}); {guard_note}")
     if near_misses:
         reason += f"; {near_misses[0]}"
     return False, reason
@@ -322,10 +223,11 @@ def _source_verdict(found: list[_Statement]) -> tuple[bool, str]:
 # -- the verdict ---------------------------------------------------------------------------
 
 def analyse_permissions(policies: Iterable[PolicySource]) -> PermissionVerdict:
-    """Whether these policies (all that apply to one user) make it an admin, and whether
-    they confine its use to known sources, each with a one-line reason naming the policy."""
+    """Whether these policies (all that apply to one user) make it an admin, let it make
+    itself one, and confine its use to known sources, each with a one-line reason naming
+    the policy."""
     found = [st for policy in policies for st in statements(policy)]
-    grants = [g for st in found if st.effect == "allow" and (g := _grant(st))]
+    grants = [g for st in found if (g := _grant(st))]
     blocker = next((st for st in found if _denies_everything(st)), None)
     if blocker is not None and grants:
         admin, admin_reason = False, (f"{grants[0]}, but {blocker.policy.label} denies every "
@@ -335,8 +237,10 @@ def analyse_permissions(policies: Iterable[PolicySource]) -> PermissionVerdict:
         admin, admin_reason = True, grants[0] + more
     else:
         admin, admin_reason = False, "no Allow statement grants every action on every resource"
+    escalation = "" if admin else escalation_reason(found)
     restricted, source_reason = _source_verdict(found)
-    return PermissionVerdict(admin, admin_reason, restricted, source_reason)
+    return PermissionVerdict(admin, admin_reason, restricted, source_reason,
+                             bool(escalation), escalation)
 
 
 # -- exposure ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from governance.iam_policy import (
     action_matches,
     analyse_permissions,
     decode_document,
+    quarantine_policy,
     resource_matches,
     statements,
 )
@@ -117,8 +118,14 @@ def test_resource_wildcards(pattern, resource, matches):
     (allow("*:*"), True),
     (allow(["s3:GetObject", "*"]), True),
     (allow(["*"], ["arn:aws:s3:::x", "*"]), True),
-    (not_action(["iam:*", "organizations:*", "account:*"]), True),
-    (not_action("iam:*"), True),
+    (not_action(["iam:*", "organizations:*", "account:*"]), False),  # PowerUserAccess' shape
+    (not_action("iam:*"), False),
+    (not_action("IAM:*"), False),  # action names are case-insensitive
+    (not_action("i*"), False),  # excludes iam:* and more
+    (not_action(["s3:DeleteBucket", "organizations:*"]), True),  # IAM among what remains
+    (not_action("iam:Delete*"), True),  # excludes only part of IAM
+    (not_action("iam:*User*"), True),
+    (not_action([]), True),
     (not_action("*"), False),  # excludes everything: grants nothing
     (not_action(["iam:*"], "arn:aws:s3:::x"), False),
     ({"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::secrets/*"}, True),
@@ -155,9 +162,9 @@ def test_every_policy_source_counts_the_same(source, label):
 
 
 def test_not_action_reason_says_what_is_excluded():
-    result = verdict(doc(not_action(["iam:*", "organizations:*"])))
+    result = verdict(doc(not_action(["s3:*", "organizations:*"])))
     assert result.admin_reason == ('inline policy "p0" (user) allows every action except '
-                                   '"iam:*", "organizations:*" on "*"')
+                                   '"s3:*", "organizations:*" on "*"')
 
 
 def test_conditional_admin_is_still_admin():
@@ -197,14 +204,16 @@ def guard(operator, key="aws:SourceIp", value=OFFICE, action="*", resource="*"):
     (guard("NotIpAddress", "aws:VpcSourceIp"), True),
     (guard("StringNotEquals", "aws:SourceVpce", VPCE), True),
     (guard("StringNotEqualsIgnoreCase", "aws:SourceVpc", "vpc-1"), True),
-    (guard("StringNotLike", "aws:SourceVpce", "vpce-*"), True),
+    (guard("StringNotLike", "aws:SourceVpce", "vpce-*"), False),  # any endpoint, anyone's
+    (guard("StringNotLike", "aws:SourceVpce", "vpce-0a1b2c3d"), True),
     (guard("NotIpAddressIfExists"), True),  # no key: condition true, still denied
     (guard("StringNotEqualsIfExists", "aws:SourceVpce", VPCE), True),
     (guard("ForAllValues:StringNotEquals", "aws:SourceVpce", VPCE), True),
     (guard("ForAnyValue:StringNotEquals", "aws:SourceVpce", VPCE), False),  # no key: not denied
     (guard("NotIpAddress", action="*:*"), True),
     (guard("NotIpAddress", action=["s3:*", "*"]), True),
-    (guard("NotIpAddress", action="s3:*"), False),  # a guard on S3 only is not a guard
+    (guard("NotIpAddress", action="s3:*"), False),  # SQS is granted, and not denied
+    (guard("NotIpAddress", action=["s3:*", "sqs:*"]), True),  # covers both grants
     (guard("NotIpAddress", resource="arn:aws:s3:::x/*"), False),
     (guard("IpAddress"), False),  # denies *from* the office: the opposite of a guard
     (guard("StringNotEquals", "aws:PrincipalTag/team", "ops"), False),
@@ -236,8 +245,19 @@ def test_guard_in_a_group_policy_counts():
 
 
 def test_narrow_guard_is_mentioned_in_the_reason():
+    result = verdict(doc(S3_READ, allow("sqs:SendMessage")),
+                     doc(guard("NotIpAddress", action="s3:*")))
+    assert result.source_reason == (
+        '1 of 2 Allow statements has no confining source condition (e.g. inline policy "p0" '
+        '(user) allowing "sqs:SendMessage": no source condition); the Deny in inline policy '
+        '"p1" (user) covers only some actions or resources')
+
+
+def test_guard_on_exactly_the_granted_service_counts():
     result = verdict(doc(S3_READ), doc(guard("NotIpAddress", action="s3:*")))
-    assert "covers only some actions" in result.source_reason
+    assert result.source_restricted
+    assert result.source_reason == ('inline policy "p1" (user) denies every granted action '
+                                    'unless NotIpAddress aws:SourceIp matches')
 
 
 def test_loophole_guard_is_mentioned_in_the_reason():
@@ -278,7 +298,8 @@ def test_condition_on_only_some_allows_does_not_restrict_and_counts_them():
 @pytest.mark.parametrize(("condition", "restricted"), [
     (on("StringEquals"), True),
     (on("StringEqualsIgnoreCase"), True),
-    (on("StringLike", value="vpce-*"), True),
+    (on("StringLike", value="vpce-*"), False),  # a wildcard names no place
+    (on("StringLike", value="vpce-0a1b2c3d"), True),
     (on("IpAddress", "aws:SourceIp", OFFICE), True),
     (on("IpAddress", "aws:sourceip", OFFICE), True),
     (on("StringEquals", "aws:SourceVpc", "vpc-1"), True),
@@ -327,3 +348,324 @@ def test_deny_everything_unconditionally_restricts():
     result = verdict(doc(allow("s3:GetObject")), doc(deny()))
     assert result.source_restricted
     assert result.source_reason == "denies every action unconditionally"
+
+
+# -- admin: grants left to AWS services ----------------------------------------------------
+
+@pytest.mark.parametrize(("condition", "admin"), [
+    ({"Bool": {"aws:IsMcpServiceAction": "true"}}, False),
+    ({"Bool": {"aws:ViaAWSService": "true"}}, False),
+    ({"ForAnyValue:StringEquals": {"aws:CalledVia": "cloudformation.amazonaws.com"}}, False),
+    ({"BoolIfExists": {"aws:ViaAWSService": "true"}}, True),  # a direct call passes
+    ({"Bool": {"aws:ViaAWSService": "false"}}, True),  # direct calls: still every action
+    ({"StringEquals": {"aws:PrincipalOrgID": "o-example"}}, True),  # always true for it
+    ({"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}, True),  # time, not what
+    ({"IpAddress": {"aws:SourceIp": OFFICE}}, True),  # place, not what
+])
+def test_conditions_lift_admin_only_when_they_leave_the_grant_to_aws(condition, admin):
+    assert verdict(doc(allow(condition=condition))).admin is admin
+
+
+def test_a_service_only_grant_says_nothing_is_granted_directly():
+    result = verdict(doc(allow(condition={"Bool": {"aws:IsMcpServiceAction": "true"}})))
+    assert result.admin_reason == "no Allow statement grants every action on every resource"
+    assert result.source_restricted  # and it needs no source condition either
+
+
+def test_not_action_admin_under_a_condition_says_so():
+    statement = {**not_action(["s3:*"]), "Condition": {"IpAddress": {"aws:SourceIp": OFFICE}}}
+    assert verdict(doc(statement)).admin_reason == (
+        'inline policy "p0" (user) allows every action except "s3:*" on "*" '
+        "(under a condition)")
+
+
+def test_not_resource_admin_reason_names_the_exclusions():
+    statement = {"Effect": "Allow", "Action": "*", "NotResource": ["arn:aws:s3:::a", "b"]}
+    assert verdict(doc(statement)).admin_reason == (
+        'inline policy "p0" (user) allows "*" on every resource except "arn:aws:s3:::a", "b"')
+
+
+def test_not_resource_star_with_every_action_grants_nothing():
+    statement = {"Effect": "Allow", "Action": "*", "NotResource": "*"}
+    result = verdict(doc(statement))
+    assert not result.admin
+    assert result.source_reason == "grants no permissions"
+
+
+def test_a_deny_of_everything_cancels_admin_and_says_which_policy():
+    result = verdict(ADMINISTRATOR_ACCESS, doc(deny()))
+    assert result.admin_reason == ('inline policy "p0" (user) allows "*" on "*", but inline '
+                                   'policy "p1" (user) denies every action on every resource '
+                                   'unconditionally')
+
+
+def test_a_conditional_deny_of_everything_does_not_cancel_admin():
+    assert verdict(ADMINISTRATOR_ACCESS, doc(GUARD_IP)).admin
+
+
+# -- source: places that are not places ----------------------------------------------------
+
+@pytest.mark.parametrize(("cidrs", "restricted"), [
+    (["203.0.113.0/24"], True),
+    (["0.0.0.0/0"], False),
+    (["::/0"], False),  # every IPv6 address gets through the guard
+    (["203.0.113.0/24", "::/0"], False),
+    (["0.0.0.0/1", "128.0.0.0/1"], False),
+    (["2001:db8::/32", "203.0.113.0/24"], True),
+    ("*", False),
+])
+def test_deny_guard_values_must_name_specific_places(cidrs, restricted):
+    result = verdict(doc(S3_READ), doc(deny(condition={"NotIpAddress": {"aws:SourceIp": cidrs}})))
+    assert result.source_restricted is restricted, result.source_reason
+
+
+def test_vague_guard_is_explained():
+    result = verdict(doc(S3_READ), doc(deny(condition={
+        "NotIpAddress": {"aws:SourceIp": ["0.0.0.0/1", "128.0.0.0/1"]}})))
+    assert result.source_reason.endswith(
+        '; the Deny in inline policy "p1" (user) falls short: its NotIpAddress aws:SourceIp '
+        "covers every IPv4 address")
+
+
+def test_one_vague_test_in_a_guard_opens_a_way_round_it():
+    condition = {"NotIpAddress": {"aws:SourceIp": OFFICE},
+                 "StringNotLike": {"aws:SourceVpc": "vpc-*"}}
+    assert not verdict(doc(S3_READ), doc(deny(condition=condition))).source_restricted
+
+
+def test_a_guard_may_allow_an_office_or_a_vpc():
+    condition = {"NotIpAddressIfExists": {"aws:SourceIp": OFFICE},
+                 "StringNotEqualsIfExists": {"aws:SourceVpc": "vpc-0a1b"},
+                 "BoolIfExists": {"aws:ViaAWSService": "false"}}
+    result = verdict(doc(S3_READ), doc(deny(condition=condition)))
+    assert result.source_restricted
+    assert result.source_reason == (
+        'inline policy "p1" (user) denies every action unless NotIpAddressIfExists '
+        "aws:SourceIp or StringNotEqualsIfExists aws:SourceVpc matches")
+
+
+def test_a_deny_narrowed_to_one_place_is_no_guard():
+    condition = {"StringEquals": {"aws:SourceVpc": "vpc-0a1b"},
+                 "StringNotEqualsIfExists": {"aws:SourceVpce": VPCE}}
+    result = verdict(doc(S3_READ), doc(deny(condition=condition)))
+    assert not result.source_restricted
+    assert result.source_reason.endswith(
+        'the Deny in inline policy "p1" (user) applies only when StringEquals aws:SourceVpc '
+        "matches, so it guards nothing else")
+
+
+@pytest.mark.parametrize(("value", "restricted"), [
+    (OFFICE, True),
+    (["0.0.0.0/0"], False),
+    (["::/0"], False),
+    (["0.0.0.0/1", "128.0.0.0/1"], False),
+    (["203.0.113.7"], True),
+    ("*", False),
+])
+def test_allow_values_must_name_specific_places(value, restricted):
+    result = verdict(doc(allow("s3:GetObject", "*", on("IpAddress", "aws:SourceIp", value))))
+    assert result.source_restricted is restricted
+
+
+def test_vague_allow_value_is_explained():
+    result = verdict(doc(allow("s3:GetObject", "*", on("StringLike", "aws:SourceVpce",
+                                                       "vpce-*"))))
+    assert 'its StringLike aws:SourceVpce matches any place ("vpce-*")' in result.source_reason
+
+
+def test_a_second_confining_test_rescues_a_vague_one_on_an_allow():
+    condition = {"IpAddressIfExists": {"aws:SourceIp": ["0.0.0.0/0"]},
+                 "StringEquals": {"aws:SourceVpc": "vpc-0a1b"}}  # both must hold
+    assert verdict(doc(allow("rds:*", "*", condition))).source_restricted
+
+
+# -- source: each Allow confined its own way -----------------------------------------------
+
+VIA_AWS = {"Bool": {"aws:ViaAWSService": "true"}}
+
+
+def test_an_office_allow_beside_an_aws_service_allow_is_confined():
+    direct = allow("s3:PutObject", "arn:aws:s3:::b/*",
+                   {"Bool": {"aws:ViaAWSService": "false"}, "IpAddress": {"aws:SourceIp": OFFICE}})
+    result = verdict(doc(direct, allow("s3:PutObject", "arn:aws:s3:::b/*", VIA_AWS)))
+    assert result.source_restricted
+    assert result.source_reason == (
+        "all 2 Allow statements are confined: 1 require IpAddress aws:SourceIp; 1 only serve "
+        "calls AWS makes for the user (Bool aws:ViaAWSService)")
+
+
+def test_aws_service_allows_alone_are_confined():
+    result = verdict(doc(allow("s3:GetObject", "*", VIA_AWS)))
+    assert result.source_restricted
+
+
+def test_aws_service_exemption_if_exists_is_not_service_only():
+    result = verdict(doc(allow("s3:GetObject", "*", {"BoolIfExists": {"aws:ViaAWSService":
+                                                                      "true"}})))
+    assert not result.source_restricted
+
+
+def test_guard_and_own_conditions_may_share_the_work():
+    own = allow("sqs:SendMessage", "*", on("StringEquals"))
+    result = verdict(doc(S3_READ, own), doc(guard("NotIpAddress", action="s3:*")))
+    assert result.source_restricted
+    assert result.source_reason == (
+        "all 2 Allow statements are confined: 1 require StringEquals aws:SourceVpce; 1 are "
+        'covered by the Deny in inline policy "p1" (user)')
+
+
+@pytest.mark.parametrize(("spared", "restricted"), [
+    (["es:ES*", "dax:GetItem", "neptune-db:*", "rds-db:connect"], True),  # none granted
+    (["s3:GetObject"], False),  # spares a granted action
+    (["s3:Get*"], False),
+    (["*:Get*"], False),
+    (["s3:PutObject"], True),  # spares only what is not granted
+    ([], True),
+])
+def test_not_action_deny_guards_what_it_does_not_spare(spared, restricted):
+    statement = {"Effect": "Deny", "NotAction": spared, "Resource": "*",
+                 "Condition": {"NotIpAddress": {"aws:SourceIp": OFFICE}}}
+    result = verdict(doc(S3_READ), doc(statement))
+    assert result.source_restricted is restricted, result.source_reason
+
+
+def test_not_action_deny_reason():
+    statement = {"Effect": "Deny", "NotAction": ["es:*"], "Resource": "*",
+                 "Condition": {"NotIpAddress": {"aws:SourceIp": OFFICE}}}
+    assert verdict(doc(S3_READ), doc(statement)).source_reason == (
+        'inline policy "p1" (user) denies every granted action unless NotIpAddress '
+        "aws:SourceIp matches")
+
+
+@pytest.mark.parametrize(("spared", "restricted"), [
+    (["iam:*"], True),  # the Allow grants no IAM action anyway
+    (["iam:Get*"], True),
+    (["s3:*"], False),  # the Allow grants S3 and the Deny spares it
+])
+def test_not_action_deny_against_a_not_action_allow(spared, restricted):
+    statement = {"Effect": "Deny", "NotAction": spared, "Resource": "*",
+                 "Condition": {"NotIpAddress": {"aws:SourceIp": OFFICE}}}
+    result = verdict(doc(not_action(["iam:*"])), doc(statement))
+    assert result.source_restricted is restricted
+
+
+def test_a_listed_action_deny_cannot_cover_a_not_action_allow():
+    result = verdict(doc(not_action(["iam:*"])), doc(guard("NotIpAddress", action="s3:*")))
+    assert not result.source_restricted
+
+
+@pytest.mark.parametrize(("deny_resource", "restricted"), [
+    ("arn:aws:s3:::reports/*", True),  # exactly what is granted
+    ("arn:aws:s3:::*", True),
+    ("arn:aws:s3:::Reports/*", False),  # ARNs are case-sensitive
+    ("arn:aws:s3:::other/*", False),
+])
+def test_a_guard_on_the_granted_resources_covers_them(deny_resource, restricted):
+    result = verdict(doc(S3_READ), doc(guard("NotIpAddress", resource=deny_resource)))
+    assert result.source_restricted is restricted
+
+
+def test_a_not_resource_deny_is_no_guard():
+    statement = {"Effect": "Deny", "Action": "*", "NotResource": "arn:aws:s3:::x",
+                 "Condition": {"NotIpAddress": {"aws:SourceIp": OFFICE}}}
+    assert not verdict(doc(S3_READ), doc(statement)).source_restricted
+
+
+def test_conditions_on_time_or_identity_confine_no_place():
+    condition = {"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"},
+                 "Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    assert not verdict(doc(allow("s3:GetObject", "*", condition))).source_restricted
+
+
+# -- malformed documents never crash and never hide a risk ---------------------------------
+
+@pytest.mark.parametrize("document", [
+    {"Statement": 42},
+    {"Statement": None},
+    {"Statement": "Allow everything"},
+    {"Statement": [42, None, "x"]},
+    {"Version": "2012-10-17"},
+    b"\xff\xfe not utf-8 \x80",
+    "%7B%22Statement%22%3A",  # URL-encoded, cut short
+])
+def test_documents_of_the_wrong_shape_grant_nothing(document):
+    result = verdict(document)
+    assert not result.admin and not result.escalation
+    assert result.source_reason == "grants no permissions"
+
+
+def test_bytes_that_are_not_utf8_are_decoded_with_replacement():
+    raw = json.dumps(ADMINISTRATOR_ACCESS).encode() + b"\xff"
+    assert decode_document(raw) == {}  # the replacement char makes it invalid JSON
+    named = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "caf\xe9", "Effect": "Allow", "Action": "*", "Resource": "*"}]},
+        ensure_ascii=False)
+    latin1 = named.encode("latin-1")  # \xe9 alone is not UTF-8
+    assert decode_document(latin1)["Statement"][0]["Sid"] == "caf\ufffd"
+    assert verdict(latin1).admin
+
+
+def test_junk_before_a_valid_statement_does_not_hide_it():
+    junk = [42, {"Effect": "Permit", "Action": "*", "Resource": "*"}, None]
+    assert verdict({"Statement": [*junk, allow()]}).admin
+
+
+def test_junk_before_a_guard_does_not_hide_it():
+    junk = [42, {"Effect": "Maybe"}]
+    assert verdict(doc(S3_READ), {"Statement": [*junk, GUARD_IP]}).source_restricted
+
+
+@pytest.mark.parametrize("condition", [["IpAddress"], "aws:SourceIp", 7])
+def test_an_allow_with_a_malformed_condition_grants_as_if_unconditioned(condition):
+    result = verdict(doc({**allow(), "Condition": condition}))
+    assert result.admin and result.admin_reason.endswith("(under a condition)")
+    assert not result.source_restricted
+
+
+@pytest.mark.parametrize("condition", [
+    ["NotIpAddress"],
+    "junk",
+    {"Bool": "junk", "NotIpAddress": {"aws:SourceIp": OFFICE}},
+])
+def test_a_deny_with_a_malformed_condition_is_never_taken_as_protection(condition):
+    malformed = {**deny(), "Condition": condition}
+    assert verdict(ADMINISTRATOR_ACCESS, doc(malformed)).admin
+    assert not verdict(doc(S3_READ), doc(malformed)).source_restricted
+
+
+def test_a_malformed_block_before_a_source_test_on_an_allow_is_skipped():
+    condition = {"Bool": "junk", "StringEquals": {"aws:PrincipalTag/team": "ops",
+                                                  "aws:SourceVpce": VPCE}}
+    assert verdict(doc(allow("s3:GetObject", "*", condition))).source_restricted
+
+
+def test_non_string_actions_and_resources_are_dropped():
+    assert not verdict(doc(allow([42, None], ["*"]))).admin
+    assert verdict(doc(allow([42, "*"], "*"))).admin
+    assert not verdict(doc(allow("*", {"arn": "*"}))).admin
+
+
+def test_star_colon_star_colon_star_matches_no_action():
+    result = verdict(doc(allow("*:*:*")))
+    assert not result.admin and not result.escalation
+
+
+# -- exposure --------------------------------------------------------------------------------
+
+QUARANTINE = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine"
+
+
+@pytest.mark.parametrize(("source", "arn", "found"), [
+    ("user-attached", QUARANTINE, True),
+    ("user-attached", QUARANTINE + "V2", True),
+    ("group-attached", QUARANTINE + "V3", True),
+    ("user-attached", QUARANTINE + "V12", True),  # later versions too
+    ("user-attached", QUARANTINE + "V", False),
+    ("user-attached", QUARANTINE + "V2-copy", False),
+    ("user-attached", "arn:aws:iam::123456789012:policy/AWSCompromisedKeyQuarantineV2", False),
+    ("user-inline", QUARANTINE + "V2", False),  # an inline policy has no ARN of AWS's
+    ("user-attached", "", False),
+])
+def test_quarantine_is_aws_own_policy_on_the_user_or_a_group(source, arn, found):
+    policy = PolicySource(source, "AWSCompromisedKeyQuarantineV2", {}, arn=arn)
+    assert (quarantine_policy([PolicySource("user-inline", "x", {}), policy]) is policy) is found

@@ -1,0 +1,100 @@
+"""IAM's wildcard patterns (``*`` and ``?``, nothing else) and how two of them relate.
+
+The policy analyser asks three questions of patterns, not just "does this name match":
+
+* does a pattern match a name (``s3:Get*`` matches ``s3:GetObject``): :func:`action_matches`,
+  :func:`resource_matches`;
+* could one name match both patterns (does a Deny's ``NotAction`` ``es:ES*`` spare anything
+  an Allow of ``s3:*`` grants?): :func:`patterns_overlap`;
+* does every name one pattern matches also match another (does ``NotAction`` ``iam:*``
+  exclude the whole of ``iam:*``; does a Deny of ``s3:*`` cover an Allow of ``s3:Get*``?):
+  :func:`pattern_covers`.
+
+Actions compare case-insensitively (IAM treats ``S3:getobject`` as ``s3:GetObject``);
+resources (ARNs) case-sensitively. IAM has no character classes: ``[`` is a literal.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache, lru_cache
+
+
+@lru_cache(maxsize=4096)
+def _regex(pattern: str, ignore_case: bool) -> re.Pattern:
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(body, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """IAM action wildcards: ``*`` and ``?`` only (no ``[]``), case-insensitive."""
+    return _regex(pattern, True).fullmatch(action) is not None
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    """IAM resource wildcards: ``*`` and ``?`` only, case-sensitive (ARNs are)."""
+    return _regex(pattern, False).fullmatch(resource) is not None
+
+
+def covers_all_actions(pattern: str) -> bool:
+    """``*``, ``*:*`` and other all-star spellings: every ``service:action`` matches.
+
+    ``*:*:*`` is not one of them: it needs two colons, which no action name has.
+    """
+    parts = pattern.strip().split(":")
+    return len(parts) <= 2 and all(p and set(p) == {"*"} for p in parts)
+
+
+def covers_all_resources(pattern: str) -> bool:
+    """``*`` (or ``**``…): every resource ARN matches."""
+    pattern = pattern.strip()
+    return bool(pattern) and set(pattern) == {"*"}
+
+
+def patterns_overlap(a: str, b: str, *, ignore_case: bool = True) -> bool:
+    """Whether some name matches both patterns (``s3:*`` and ``*:Get*`` do; ``s3:*`` and
+    ``es:*`` do not)."""
+    if ignore_case:
+        a, b = a.lower(), b.lower()
+
+    @cache
+    def overlap(i: int, j: int) -> bool:
+        if i == len(a) and j == len(b):
+            return True
+        if i < len(a) and a[i] == "*" and (overlap(i + 1, j) or (j < len(b) and overlap(i, j + 1))):
+            return True
+        if j < len(b) and b[j] == "*" and (overlap(i, j + 1) or (i < len(a) and overlap(i + 1, j))):
+            return True
+        if i < len(a) and j < len(b) and "*" not in (a[i], b[j]):
+            return (a[i] == b[j] or "?" in (a[i], b[j])) and overlap(i + 1, j + 1)
+        return False
+
+    return overlap(0, 0)
+
+
+def pattern_covers(general: str, specific: str, *, ignore_case: bool = True) -> bool:
+    """Whether every name ``specific`` matches is matched by ``general`` too.
+
+    Token by token: a ``*`` in ``general`` may absorb any run of ``specific`` (wildcards
+    included), a ``?`` one character or ``?``; a ``*`` in ``specific`` can only be absorbed
+    by a ``*``. Sound (never says "covers" wrongly); for the patterns policies use, exact.
+    """
+    if ignore_case:
+        general, specific = general.lower(), specific.lower()
+
+    @cache
+    def covers(i: int, j: int) -> bool:
+        if j == len(specific):
+            return all(c == "*" for c in general[i:])
+        if i == len(general):
+            return False
+        g, s = general[i], specific[j]
+        if g == "*":
+            return covers(i + 1, j) or covers(i, j + 1)
+        if s == "*":
+            return False
+        if g == "?":
+            return covers(i + 1, j + 1)
+        return g == s and covers(i + 1, j + 1)
+
+    return covers(0, 0)
