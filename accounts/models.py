@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 
+from .identity import normalise_email
 from .roles import Role
 
 
@@ -13,12 +14,14 @@ class PersonManager(BaseUserManager):
     use_in_migrations = True
 
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=email)
+        """The person whose e-mail is ``email`` in any case, width or surrounding spaces."""
+        return self.alias(email_lower=Lower("email")).get(email_lower=normalise_email(email))
 
     def create_user(self, email, password=None, **fields):
+        email = normalise_email(email)
         if not email:
             raise ValueError("A person needs an e-mail address.")
-        person = self.model(email=self.normalize_email(email).lower(), **fields)
+        person = self.model(email=email, **fields)
         person.set_password(password)
         person.save(using=self._db)
         return person
@@ -63,6 +66,11 @@ class Person(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return f"{self.name} <{self.email}>" if self.name else self.email
+
+    @classmethod
+    def normalize_username(cls, username):
+        """Forms (the admin's included) store the e-mail in its one spelling."""
+        return normalise_email(username)
 
     def has_role(self, role: Role) -> bool:
         """True when the person is active and in the role's group (cached per instance)."""
