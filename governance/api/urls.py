@@ -1,4 +1,5 @@
-"""/api/v1/: keys, findings, exceptions, AWS accounts, sync runs, and the OpenAPI schema.
+"""/api/v1/: keys, findings, exceptions, AWS accounts, sync runs, the policy check and the
+OpenAPI schema.
 
 URL names carry an ``api-`` prefix (``api-key-list``, ``api-key-detail``, ...) so they never
 clash with the pages'. The schema needs a signed-in session or a token, like the rest.
@@ -11,6 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import DefaultRouter
 
 from . import views
+from .policy_check import PolicyCheckView
 
 
 class ApiRouter(DefaultRouter):
@@ -28,5 +30,6 @@ router.root_view_name = "api-root"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]),
          name="api-schema"),
+    path("policy-check/", PolicyCheckView.as_view(), name="api-policy-check"),
     *router.urls,
 ]

@@ -127,5 +127,6 @@ def test_the_fuzzed_schema_is_the_live_one(api_schema):
                   (result.ok() for result in api_schema.get_all_operations())}
     assert ("POST", "/api/v1/keys/{id}/registration/") in operations
     assert ("POST", "/api/v1/exceptions/") in operations
+    assert ("POST", "/api/v1/policy-check/") in operations
     for action in ("approve", "reject", "withdraw", "revoke"):
         assert ("POST", f"/api/v1/exceptions/{{id}}/{action}/") in operations
