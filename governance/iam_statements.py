@@ -121,25 +121,25 @@ class Statement:
     def conditional(self) -> bool:
         return bool(self.condition) or self.condition_malformed
 
-    @property
+    @cached_property
     def all_actions(self) -> bool:
         """``Action`` names every action (``*``, ``*:*``)."""
         return self.not_actions is None and any(covers_all_actions(a) for a in self.actions)
 
-    @property
+    @cached_property
     def all_resources(self) -> bool:
         """``Resource`` is ``*`` (a ``NotResource`` never is)."""
         return self.not_resources is None and any(covers_all_resources(r)
                                                   for r in self.resources)
 
-    @property
+    @cached_property
     def resource_wide(self) -> bool:
         """Every resource, or every resource but those a ``NotResource`` lists."""
         if self.not_resources is not None:
             return not any(covers_all_resources(r) for r in self.not_resources)
         return self.all_resources
 
-    @property
+    @cached_property
     def grants_nothing(self) -> bool:
         """No action or no resource can ever match (``NotAction "*"``, an empty list)."""
         if self.not_actions is not None:

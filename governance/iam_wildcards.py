@@ -20,7 +20,7 @@ import re
 from functools import cache, lru_cache
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _regex(pattern: str, ignore_case: bool) -> re.Pattern:
     body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile(body, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
@@ -28,11 +28,15 @@ def _regex(pattern: str, ignore_case: bool) -> re.Pattern:
 
 def action_matches(pattern: str, action: str) -> bool:
     """IAM action wildcards: ``*`` and ``?`` only (no ``[]``), case-insensitive."""
+    if "*" not in pattern and "?" not in pattern:  # most actions are plain names
+        return pattern.lower() == action.lower()
     return _regex(pattern, True).fullmatch(action) is not None
 
 
 def resource_matches(pattern: str, resource: str) -> bool:
     """IAM resource wildcards: ``*`` and ``?`` only, case-sensitive (ARNs are)."""
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == resource
     return _regex(pattern, False).fullmatch(resource) is not None
 
 

@@ -335,3 +335,32 @@ def test_plain_output_never_carries_terminal_control_characters(tmp_path):
     assert status == 0
     assert "\x1b" not in out
     assert len(out.splitlines()) == 4
+
+
+def _manage(*args, tmp_path):
+    """Run manage.py as a team would from a checkout: no SECRET_KEY, no DEBUG."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE")}
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, str(root / "manage.py"), *args], env=env,
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+
+
+def test_check_policy_runs_from_a_checkout_without_production_settings(tmp_path):
+    path = tmp_path / "admin.json"
+    path.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    done = _manage("check_policy", "--json", str(path), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["admin"] is True
+
+
+def test_other_commands_still_refuse_to_start_without_a_secret_key(tmp_path):
+    done = _manage("showmigrations", tmp_path=tmp_path)
+    assert done.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in done.stderr
