@@ -1,10 +1,12 @@
 """People: the humans who own keys, approve exceptions and run the security team."""
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
 from .identity import normalise_email
+from .reporting_lines import describe_cycle, manager_cycle
 from .roles import Role
 
 
@@ -71,6 +73,13 @@ class Person(AbstractBaseUser, PermissionsMixin):
     def normalize_username(cls, username):
         """Forms (the admin's included) store the e-mail in its one spelling."""
         return normalise_email(username)
+
+    def clean(self):
+        """The e-mail in its one spelling; a manager that closes no loop (a -> b -> a)."""
+        super().clean()
+        loop = manager_cycle(self, self.manager) if self.manager_id else []
+        if loop:
+            raise ValidationError({"manager": f"manager loop: {describe_cycle(loop)}"})
 
     def has_role(self, role: Role) -> bool:
         """True when the person is active and in the role's group (cached per instance)."""

@@ -1,8 +1,14 @@
 """``manage.py import_people FILE.csv``: create or update people from a CSV file."""
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.people_import import PeopleImportError, parse_people_csv, people_import
+from accounts.people_import import (
+    PeopleImportError,
+    decode_people_csv,
+    parse_people_csv,
+    people_import,
+)
 
 
 class Command(BaseCommand):
@@ -13,15 +19,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, **options):
         try:
-            with open(file, encoding="utf-8-sig", newline="") as handle:
-                rows = parse_people_csv(handle)
-            result = people_import(rows=rows)
+            with open(file, "rb") as handle:
+                data = handle.read()
         except FileNotFoundError:
             raise CommandError(f"{file}: no such file") from None
-        except UnicodeDecodeError:
-            raise CommandError(f"{file}: not UTF-8 text") from None
+        except OSError as exc:
+            raise CommandError(f"{file}: cannot be read ({exc.strerror})") from None
+        try:
+            result = people_import(rows=parse_people_csv(decode_people_csv(data)))
         except PeopleImportError as exc:
             raise CommandError(f"{file}: nothing imported:\n{exc}") from None
+        except ValidationError as exc:  # a rule the file checks missed; nothing was written
+            raise CommandError(f"{file}: nothing imported:\n{'; '.join(exc.messages)}") from None
         self.stdout.write(
             f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged"
         )

@@ -1,0 +1,184 @@
+"""Every change to a person, each audited in the transaction that makes it.
+
+The callers are ``import_people``, the Django admin and governance's ``person_deactivate``;
+none writes a person's name, e-mail, manager, groups, flags or active state by itself. Each
+service takes the acting person (``actor``; None for the system, such as a command run from
+a shell) and ``via``, the path the change came through, which the audit summary names.
+
+Audit actions: ``person.create``; ``person.update`` (e-mail, name, manager, groups, staff and
+superuser flags, with the changed fields before and after); ``person.deactivate`` and
+``person.reactivate``; ``person.set_password`` (never the password or its hash).
+
+Deactivating revokes rather than suspends: the person's sessions are deleted and their API
+tokens revoked in the same transaction, so reactivating them later revives neither.
+"""
+
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.utils import timezone
+
+from governance.audit import audit
+
+from .identity import normalise_email
+from .models import ApiToken, Person
+from .signals import people_changed
+
+UNSET = object()
+# Fields whose change alters who owns which key (tags name e-mails; inactive people own
+# nothing), so every key is re-evaluated after them.
+OWNERSHIP_FIELDS = ("email", "is_active")
+
+
+def person_state(person: Person) -> dict:
+    """What the audit log records of a person: never the password."""
+    return {
+        "email": person.email,
+        "name": person.name,
+        "manager": person.manager.email if person.manager_id else None,
+        "groups": sorted(group.name for group in person.groups.all()),
+        "is_active": person.is_active,
+        "is_staff": person.is_staff,
+        "is_superuser": person.is_superuser,
+    }
+
+
+def _via(via: str) -> str:
+    return f" (via {via})" if via else ""
+
+
+def _announce(emails, reevaluate: bool) -> None:
+    if reevaluate:
+        people_changed.send(sender=Person, emails=sorted(set(emails)))
+
+
+@transaction.atomic
+def person_create(*, actor, email: str, name: str = "", manager: Person | None = None,
+                  is_active: bool = True, is_staff: bool = False, is_superuser: bool = False,
+                  groups=(), password: str | None = None, via: str = "",
+                  reevaluate: bool = True) -> Person:
+    """A new person (``password`` None: none usable, as for people who sign in via SSO)."""
+    person = Person(email=normalise_email(email), name=name, manager=manager,
+                    is_active=is_active, is_staff=is_staff, is_superuser=is_superuser)
+    if password is None:
+        person.set_unusable_password()
+    else:
+        person.set_password(password)
+    person.full_clean()
+    person.save()
+    if groups:
+        person.groups.set(groups)
+    state = person_state(person)
+    audit(actor=actor, action="person.create", obj=person,
+          summary=f"created {person.email}{_via(via)}", after=state)
+    _announce([person.email], reevaluate)
+    return person
+
+
+@transaction.atomic
+def person_update(*, actor, person: Person, email=UNSET, name=UNSET, manager=UNSET,
+                  groups=UNSET, is_active=UNSET, is_staff=UNSET, is_superuser=UNSET,
+                  via: str = "", reevaluate: bool = True) -> Person:
+    """Change what is given of a person; what is not given stays. Returns the stored person.
+
+    Writes ``person.update`` for the changed fields other than ``is_active`` and
+    ``person.deactivate`` / ``person.reactivate`` for that one; nothing when nothing
+    changes. ValidationError (``Person.clean``) when the e-mail is taken or the manager
+    would close a loop.
+    ``reevaluate=False`` is for a caller that announces a whole batch once (the import).
+    """
+    stored = (Person.objects.select_for_update(of=("self",)).select_related("manager")
+              .prefetch_related("groups").get(pk=person.pk))
+    before = person_state(stored)
+    if email is not UNSET:
+        stored.email = normalise_email(email)
+    if name is not UNSET:
+        stored.name = name
+    if manager is not UNSET:
+        stored.manager = manager
+    for field, value in (("is_active", is_active), ("is_staff", is_staff),
+                         ("is_superuser", is_superuser)):
+        if value is not UNSET:
+            setattr(stored, field, bool(value))
+    stored.full_clean(exclude=["password"])
+    stored.save()
+    if groups is not UNSET:
+        names = {group.name for group in groups}
+        if names != set(before["groups"]):
+            stored.groups.set(list(groups))
+    stored = (Person.objects.select_related("manager").prefetch_related("groups")
+              .get(pk=stored.pk))
+    after = person_state(stored)
+    changed = [field for field in after if after[field] != before[field]]
+    details = [field for field in changed if field != "is_active"]
+    if details:
+        audit(actor=actor, action="person.update", obj=stored,
+              summary=f"changed {', '.join(details)} of {stored.email}{_via(via)}",
+              before={field: before[field] for field in details},
+              after={field: after[field] for field in details})
+    if "is_active" in changed:
+        if stored.is_active:
+            audit(actor=actor, action="person.reactivate", obj=stored,
+                  summary=f"reactivated {stored.email}{_via(via)}",
+                  before={"is_active": False}, after={"is_active": True})
+        else:
+            _person_deactivated(actor=actor, person=stored, via=via)
+    if any(field in changed for field in OWNERSHIP_FIELDS):
+        _announce([before["email"], after["email"]], reevaluate)
+    person.refresh_from_db()
+    person.__dict__.pop("_role_names", None)
+    return stored
+
+
+def _person_deactivated(*, actor, person: Person, via: str) -> None:
+    """End every way the person was signed in, and record it with the deactivation."""
+    now = timezone.now()
+    tokens = list(ApiToken.objects.select_for_update()
+                  .filter(person=person, revoked_at__isnull=True).order_by("pk"))
+    ApiToken.objects.filter(pk__in=[token.pk for token in tokens]).update(revoked_at=now)
+    sessions = _end_sessions(person, now)
+    audit(actor=actor, action="person.deactivate", obj=person,
+          summary=f"deactivated {person.email}{_via(via)}: {sessions} session(s) ended, "
+                  f"{len(tokens)} API token(s) revoked",
+          before={"is_active": True},
+          after={"is_active": False, "sessions_ended": sessions,
+                 "api_tokens_revoked": [f"{token.prefix}…" for token in tokens]})
+
+
+def _end_sessions(person: Person, now) -> int:
+    """Delete the person's unexpired sessions (database sessions: the configured engine).
+
+    Sessions are not indexed by person, so each live one is decoded; Keyledger has one
+    session per signed-in person, a few hundred at most.
+    """
+    ended = []
+    for session in Session.objects.filter(expire_date__gt=now).iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(person.pk):
+            ended.append(session.pk)
+    Session.objects.filter(pk__in=ended).delete()
+    return len(ended)
+
+
+@transaction.atomic
+def person_set_password(*, actor, person: Person, password: str | None,
+                        via: str = "") -> Person:
+    """Set (or, with None, remove) a person's password; the log says only that it changed."""
+    stored = Person.objects.select_for_update().get(pk=person.pk)
+    had_password = stored.has_usable_password()
+    if password is None:
+        stored.set_unusable_password()
+    else:
+        stored.set_password(password)
+    stored.save(update_fields=["password"])
+    audit(actor=actor, action="person.set_password", obj=stored,
+          summary=f"{'set' if password is not None else 'removed'} the password of "
+                  f"{stored.email}{_via(via)}",
+          before={"usable_password": had_password},
+          after={"usable_password": password is not None})
+    return stored
+
+
+def role_groups(names) -> list[Group]:
+    """The groups named ``names``, created when missing (the two role groups)."""
+    return [Group.objects.get_or_create(name=name)[0] for name in sorted(names)]
