@@ -7,14 +7,13 @@ a shell) and ``via``, the path the change came through, which the audit summary 
 
 Audit actions: ``person.create``; ``person.update`` (e-mail, name, manager, groups, staff and
 superuser flags, with the changed fields before and after); ``person.deactivate`` and
-``person.reactivate``; ``person.set_password`` (never the password or its hash).
+``person.reactivate``; ``person.set_password`` (that it changed, never the password).
 
 Deactivating revokes rather than suspends: the person's sessions are deleted and their API
 tokens revoked in the same transaction, so reactivating them later revives neither.
 """
 
 from django.contrib.auth import SESSION_KEY
-from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
@@ -160,25 +159,14 @@ def _end_sessions(person: Person, now) -> int:
     return len(ended)
 
 
-@transaction.atomic
-def person_set_password(*, actor, person: Person, password: str | None,
-                        via: str = "") -> Person:
-    """Set (or, with None, remove) a person's password; the log says only that it changed."""
-    stored = Person.objects.select_for_update().get(pk=person.pk)
-    had_password = stored.has_usable_password()
-    if password is None:
-        stored.set_unusable_password()
-    else:
-        stored.set_password(password)
-    stored.save(update_fields=["password"])
-    audit(actor=actor, action="person.set_password", obj=stored,
-          summary=f"{'set' if password is not None else 'removed'} the password of "
-                  f"{stored.email}{_via(via)}",
-          before={"usable_password": had_password},
-          after={"usable_password": password is not None})
-    return stored
+def person_password_changed(*, actor, person: Person, had_password: bool,
+                            via: str = "") -> None:
+    """Record that ``person``'s password was set or removed (never the password or hash).
 
-
-def role_groups(names) -> list[Group]:
-    """The groups named ``names``, created when missing (the two role groups)."""
-    return [Group.objects.get_or_create(name=name)[0] for name in sorted(names)]
+    For a caller that changes the password with Django's own form (the admin's password
+    page), inside the same transaction.
+    """
+    usable = person.has_usable_password()
+    audit(actor=actor, action="person.set_password", obj=person,
+          summary=f"{'set' if usable else 'removed'} the password of {person.email}{_via(via)}",
+          before={"usable_password": had_password}, after={"usable_password": usable})

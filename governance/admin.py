@@ -12,6 +12,7 @@ from .models import (
     PolicyDocument,
     SyncRun,
 )
+from .services.accounts import account_add, account_update
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,12 +30,38 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AwsAccount)
 class AwsAccountAdmin(admin.ModelAdmin):
+    """Accounts, added and changed only through the audited services; never deleted here
+    (disable one instead: its keys and their history stay)."""
+
     list_display = ["account_id", "name", "enabled", "source", "last_synced_at",
                     "root_keys_present", "cloudtrail_logging"]
     list_filter = ["enabled", "source", "root_keys_present", "cloudtrail_logging"]
     search_fields = ["account_id", "name"]
-    readonly_fields = ["created_at", "last_synced_at", "root_keys_present", "cloudtrail_logging",
-                       "cloudtrail_trails", "credential_report_at"]
+    readonly_fields = ["source", "created_at", "last_synced_at", "root_keys_present",
+                       "cloudtrail_logging", "cloudtrail_trails", "credential_report_at",
+                       "keys_listed_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # account_add registers an account enabled; it can be disabled once it exists.
+        return [*self.readonly_fields, "account_id"] if obj else [*self.readonly_fields,
+                                                                   "enabled"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            account_update(actor=request.user, account=obj, name=data["name"],
+                           role_arn=data["role_arn"], external_id=data["external_id"],
+                           enabled=data["enabled"])
+            return
+        created = account_add(actor=request.user, account_id=data["account_id"],
+                              name=data["name"], role_arn=data["role_arn"],
+                              external_id=data["external_id"])
+        obj.pk = created.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
 
 
 @admin.register(IamUser)

@@ -1,5 +1,7 @@
 """Writes to the account register, each audited in its own transaction."""
 
+import hashlib
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -62,6 +64,50 @@ def account_set_enabled(*, actor, account: AwsAccount, enabled: bool) -> AwsAcco
           summary=f"{'enabled' if enabled else 'disabled'} syncing of {account.account_id}",
           before={"enabled": not enabled}, after={"enabled": enabled})
     return account
+
+
+def external_id_fingerprint(external_id: str) -> str:
+    """What the audit log keeps of an external id: enough to tell a change, not the value.
+
+    Keyledger never shows the external id; AWS does not count it as a secret, but whoever
+    reads the audit log need not learn what an AssumeRole call must present.
+    """
+    if not external_id:
+        return ""
+    return "sha256:" + hashlib.sha256(external_id.encode()).hexdigest()[:12]
+
+
+@transaction.atomic
+def account_update(*, actor, account: AwsAccount, name: str | None = None,
+                   role_arn: str | None = None, external_id: str | None = None,
+                   enabled: bool | None = None) -> AwsAccount:
+    """Change how an account is named and read (None: unchanged); ValidationError per field.
+
+    Writes ``account.update`` with the changed fields before and after (the external id as
+    a fingerprint), and ``account.enable`` / ``account.disable`` through
+    ``account_set_enabled``; nothing when nothing changes.
+    """
+    stored = AwsAccount.objects.select_for_update().get(pk=account.pk)
+    before = {"name": stored.name, "role_arn": stored.role_arn,
+              "external_id": external_id_fingerprint(stored.external_id)}
+    for field, value in (("name", name), ("role_arn", role_arn),
+                         ("external_id", external_id)):
+        if value is not None:
+            setattr(stored, field, value.strip())
+    stored.full_clean()
+    after = {"name": stored.name, "role_arn": stored.role_arn,
+             "external_id": external_id_fingerprint(stored.external_id)}
+    changed = [field for field in after if after[field] != before[field]]
+    if changed:
+        stored.save(update_fields=changed)
+        audit(actor=actor, action="account.update", obj=stored,
+              summary=f"changed {', '.join(changed)} of AWS account {stored.account_id}",
+              before={field: before[field] for field in changed},
+              after={field: after[field] for field in changed})
+    if enabled is not None:
+        account_set_enabled(actor=actor, account=stored, enabled=enabled)
+    account.refresh_from_db()
+    return stored
 
 
 @transaction.atomic

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.services import person_update
+
 from ..access import can_manage_key, is_security
 from ..audit import audit
 from ..errors import GovernanceError, NotAllowed
@@ -96,15 +98,14 @@ def purpose_register(*, actor, key: AccessKey, data: RegistrationInput) -> Regis
 
 @transaction.atomic
 def person_deactivate(*, actor, person) -> int:
-    """A person leaves: they can no longer sign in or own keys; their keys become gaps."""
+    """A person leaves: they can no longer sign in or own keys; their keys become gaps.
+
+    Their sessions end and their API tokens are revoked (``accounts.services``, which
+    writes ``person.deactivate``). Returns how many keys were re-evaluated.
+    """
     if not is_security(actor):
         raise NotAllowed("only the security team deactivates people")
     if not person.is_active:
         return 0
-    person.is_active = False
-    person.save(update_fields=["is_active"])
-    result = evaluate_keys(keys=AccessKey.objects.filter(keys_of_people([person.pk])))
-    audit(actor=actor, action="person.deactivate", obj=person,
-          summary=f"deactivated {person.email}; {result.keys} keys re-evaluated",
-          before={"is_active": True}, after={"is_active": False})
-    return result.keys
+    person_update(actor=actor, person=person, is_active=False, reevaluate=False)
+    return evaluate_keys(keys=AccessKey.objects.filter(keys_of_people([person.pk]))).keys
