@@ -143,6 +143,11 @@ def test_bytes_that_are_not_utf8_name_their_line(tmp_path, raw):
     assert "line 4" not in message
 
 
+def test_a_value_too_long_for_the_csv_reader_names_its_line(tmp_path):
+    body = HEADER + "ok@example.com,Ok,,,true\n" + "x@example.com," + "n" * 200_000 + ",,,true\n"
+    assert "line 3: field larger than field limit" in refused(tmp_path, body)
+
+
 def test_a_byte_order_mark_and_non_ascii_names_are_fine(tmp_path):
     body = "\ufeff" + HEADER + "zoe@example.com,Zo\u00eb \u5f20,,,true\n"
     call_command("import_people", write(tmp_path, body))
