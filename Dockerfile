@@ -1,5 +1,8 @@
 # Keyledger image: built from the lock, runs as an unprivileged user, no AWS keys inside.
 # One image serves every role; docker-compose.yml picks the command (web, worker, beat).
+# No database URL is baked in. Web, worker and beat get DATABASE_URL, the app's role (audit
+# log append-only); only the one-shot migrate step also gets MIGRATE_DATABASE_URL, the
+# tables' owner, and runs `manage.py migrate && manage.py setup_app_role`.
 FROM python:3.11-slim AS app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_PROJECT_ENVIRONMENT=/opt/venv \
     PATH=/opt/venv/bin:$PATH

@@ -90,6 +90,22 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env_database("DATABASE_URL", str(VAR_DIR / "keyledger.sqlite3"))}
+# Two database roles (docs/DEPLOYMENT.md): the web app, workers and beat connect through
+# DATABASE_URL as a role that may only INSERT and SELECT audit events; the one-shot migrate
+# step sets MIGRATE_DATABASE_URL, the tables' owner, which then replaces DATABASE_URL here,
+# and `setup_app_role` creates and grants the role DATABASE_URL names.
+KEYLEDGER_APP_DATABASE = DATABASES["default"]
+if env_str("MIGRATE_DATABASE_URL"):
+    DATABASES["default"] = env_database("MIGRATE_DATABASE_URL", "")
+    if not env_str("DATABASE_URL"):
+        raise ImproperlyConfigured("MIGRATE_DATABASE_URL is set but DATABASE_URL is not: the "
+                                   "migrate step needs both (the owner and the app role).")
+    _where = ("ENGINE", "HOST", "PORT", "NAME")
+    if [DATABASES["default"].get(k) for k in _where] != [KEYLEDGER_APP_DATABASE.get(k)
+                                                        for k in _where]:
+        raise ImproperlyConfigured("MIGRATE_DATABASE_URL and DATABASE_URL must name the same "
+                                   "database (engine, host, port and name); only the role "
+                                   "differs.")
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 elif DATABASES["default"]["ENGINE"].endswith("postgresql"):

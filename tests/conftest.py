@@ -1,5 +1,7 @@
 """Shared fixtures: AWS through in-process moto, driven by boto3 exactly as production is."""
 
+from contextlib import ExitStack, contextmanager
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -69,3 +71,45 @@ def moto_server(_moto_server, monkeypatch):
         monkeypatch.setenv(name, value)
     yield _moto_server
     _moto_server.reset()
+
+
+# -- the audit log's TRUNCATE trigger and pytest-django's flush --------------------------------
+
+@contextmanager
+def audit_triggers_off(connection):
+    """Ordinary triggers off for this session: ``session_replication_role = replica``.
+
+    Test harness only. Transactional tests (``transaction=True``, live servers, Celery
+    workers) are cleaned by ``manage.py flush``, whose TRUNCATE the audit log's trigger
+    refuses (migration 0009). Rather than a hatch in the trigger, the harness uses a power
+    Postgres keeps for superusers (the test suite connects as ``postgres``): the app role
+    cannot set it (tests/governance/test_audit_protection.py proves that).
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET session_replication_role")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_between_transactional_tests_empties_the_audit_log():
+    from django.db import connections
+    from django.test.testcases import TransactionTestCase
+
+    flush = TransactionTestCase._fixture_teardown
+
+    def fixture_teardown(self):
+        with ExitStack() as stack:
+            for alias in self._databases_names(include_mirrors=False):
+                stack.enter_context(audit_triggers_off(connections[alias]))
+            flush(self)
+
+    TransactionTestCase._fixture_teardown = fixture_teardown
+    yield
+    TransactionTestCase._fixture_teardown = flush

@@ -5,6 +5,7 @@ import json
 import re
 import runpy
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 from django.core.management import get_commands
@@ -16,11 +17,22 @@ def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
+def manage_py_commands(command: list[str]) -> list[str]:
+    """The ``manage.py`` subcommands a compose command runs, in order (``sh -c "a && b"``
+    included)."""
+    if command[:2] == ["sh", "-c"]:
+        steps = [step.split() for step in command[2].split("&&")]
+    else:
+        steps = [command]
+    assert all(step[:2] == ["python", "manage.py"] for step in steps), command
+    return [step[2] for step in steps]
+
+
 def test_compose_services_commands_exist():
     services = compose()["services"]
     assert {"postgres", "redis", "migrate", "web", "worker", "beat"} <= set(services)
-    assert services["migrate"]["command"][:2] == ["python", "manage.py"]
-    assert services["migrate"]["command"][2] in get_commands()
+    assert manage_py_commands(services["migrate"]["command"])[0] == "migrate"
+    assert set(manage_py_commands(services["migrate"]["command"])) <= set(get_commands())
     module, attribute = services["web"]["command"][-1].split(":")
     assert callable(getattr(importlib.import_module(module), attribute))
     for name in ("worker", "beat"):
@@ -98,6 +110,47 @@ def test_env_example_lists_every_variable_the_settings_read():
     assert {"SECRET_KEY", "KEYLEDGER_BASE_URL", "EMAIL_HOST", "KEYLEDGER_CHAT_WEBHOOK_URL",
             "KEYLEDGER_EMAIL_BACKEND", "KEYLEDGER_LOG_FORMAT"} <= read  # the scan works
     assert read - listed == set()
+
+
+def test_the_app_and_the_migrate_step_connect_as_two_roles():
+    """Web, worker and beat connect as the app role (audit log append-only); only the
+    one-shot migrate step has the owner, and it creates the app role after migrating."""
+    services = compose()["services"]
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    app_urls = {name: urlsplit(services[name]["environment"]["DATABASE_URL"])
+                for name in ("web", "worker", "beat", "migrate")}
+    roles = {url.username for url in app_urls.values()}
+    assert len(roles) == 1 and owner not in roles, roles
+    for name in ("web", "worker", "beat"):
+        assert "MIGRATE_DATABASE_URL" not in services[name]["environment"], name
+    migrate = urlsplit(services["migrate"]["environment"]["MIGRATE_DATABASE_URL"])
+    assert migrate.username == owner
+    assert {(u.hostname, u.port, u.path) for u in [migrate, *app_urls.values()]} == {
+        ("postgres", 5432, "/" + services["postgres"]["environment"]["POSTGRES_DB"])}
+    assert manage_py_commands(services["migrate"]["command"]) == ["migrate", "setup_app_role"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"}, name
+
+
+def test_env_example_lists_the_two_database_urls_and_every_compose_variable():
+    example = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", example, re.MULTILINE))
+    substituted = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "docker-compose.yml")
+                                 .read_text()))
+    assert {"POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD"} <= substituted
+    assert substituted | {"DATABASE_URL", "MIGRATE_DATABASE_URL"} <= listed
+    app = re.search(r"^# DATABASE_URL=(\S+)", example, re.MULTILINE)[1]
+    owner = re.search(r"^# MIGRATE_DATABASE_URL=(\S+)", example, re.MULTILINE)[1]
+    assert urlsplit(app).username != urlsplit(owner).username
+    assert urlsplit(app).path == urlsplit(owner).path
+
+
+def test_the_image_bakes_in_no_database_role():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert not re.search(r"^\s*(ENV|ARG)\b.*DATABASE_URL", dockerfile, re.MULTILINE)
+    command = json.loads(re.search(r"^CMD (.+)$", dockerfile, re.M)[1])
+    assert "migrate" not in command  # the image's default is the web app, never the owner
 
 
 def test_compose_holds_no_aws_keys():

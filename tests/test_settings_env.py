@@ -49,3 +49,41 @@ def test_production_without_secret_key_refuses_to_start(tmp_path):
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def settings_in_a_new_process(tmp_path, expression: str, **environment):
+    """``expression`` evaluated on config.settings in a fresh interpreter: (status, out, err)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin",
+           "KEYLEDGER_VAR_DIR": str(tmp_path), "SECRET_KEY": "tests-only", **environment}
+    result = subprocess.run(
+        [sys.executable, "-c", f"from django.conf import settings as s; print({expression})"],
+        env=env, capture_output=True, text=True, cwd=str(Path(__file__).parents[1]))
+    return result.returncode, result.stdout.strip(), result.stderr
+
+
+def test_the_migrate_step_connects_as_the_owner_and_knows_the_app_role(tmp_path):
+    expression = 's.DATABASES["default"]["USER"], s.KEYLEDGER_APP_DATABASE["USER"]'
+    app = "postgres://keyledger_app:a@db:5432/keyledger"
+    status, out, err = settings_in_a_new_process(tmp_path, expression, DATABASE_URL=app)
+    assert (status, out) == (0, "keyledger_app keyledger_app"), err
+    status, out, err = settings_in_a_new_process(
+        tmp_path, expression, DATABASE_URL=app,
+        MIGRATE_DATABASE_URL="postgres://keyledger:o@db:5432/keyledger")
+    assert (status, out) == (0, "keyledger keyledger_app"), err
+
+
+@pytest.mark.parametrize("environment, message", [
+    ({"MIGRATE_DATABASE_URL": "postgres://keyledger:o@db:5432/keyledger"},
+     "MIGRATE_DATABASE_URL is set but DATABASE_URL is not"),
+    ({"MIGRATE_DATABASE_URL": "postgres://keyledger:o@db:5432/other",
+      "DATABASE_URL": "postgres://keyledger_app:a@db:5432/keyledger"},
+     "must name the same database"),
+])
+def test_a_migrate_database_url_that_does_not_fit_stops_start_up(tmp_path, environment,
+                                                                   message):
+    status, _out, err = settings_in_a_new_process(tmp_path, "s.DEBUG", **environment)
+    assert status != 0 and message in err

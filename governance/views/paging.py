@@ -3,6 +3,7 @@
 import hashlib
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections, router
 from django.db.models import Count
@@ -44,13 +45,18 @@ def reuse_while_unchanged(queryset, what: str, compute):
     transactions, so a value computed under one is exact under the other: any write committed
     since changes the snapshot and ``compute`` runs again. The key holds the query's SQL and
     parameters, hence its filters and the person's visibility. Elsewhere (SQLite, or inside a
-    transaction that has written) it always computes.
+    transaction that has written) it always computes; so does a queryset that can match
+    nothing (``.none()``, an invalid filter, ``pk__in=[]``): it has no SQL to key on, and
+    computing it reads nothing.
     """
     using = router.db_for_read(queryset.model)
     snapshot = _database_snapshot(using)
     if snapshot is None:
         return compute()
-    sql, params = queryset.query.sql_with_params()
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return compute()
     name = connections[using].settings_dict["NAME"]
     digest = hashlib.sha256(repr((what, name, snapshot, sql, params)).encode()).hexdigest()
     key = f"keyledger:{what}:{digest}"

@@ -1,0 +1,79 @@
+"""Bad inventory filters on Postgres outside the test transaction: a 400 or the page, never
+a 500.
+
+The inventory's count is reused while a Postgres snapshot is unchanged
+(``governance.views.paging.reuse_while_unchanged``), and it is skipped inside a transaction
+that has written. The ordinary tests run in one such transaction, so they never reached the
+cache: there, an invalid filter's empty queryset raised ``EmptyResultSet`` when the cache
+built its SQL. Here every request runs in its own transaction, as in production.
+"""
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from governance.evaluation import evaluate_keys
+from governance.models import AccessKey
+from tests.factories import AccessKeyFactory, IamUserFactory, personas
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Each value is refused by the KeyFilter (unknown choice, not an id, a NUL in the text).
+BAD_FILTERS = [
+    ("status", "bogus"), ("sort", "abc"), ("account", "abc"), ("finding", "x"),
+    ("q", "\x00"), ("element", "x"), ("compliance", "x"), ("age", "x"), ("last_used", "x"),
+    ("account", "999999"),
+]
+IDS = [f"{name}={value!r}" for name, value in BAD_FILTERS]
+
+
+@pytest.fixture
+def people():
+    assert connection.vendor == "postgresql", "the count cache only exists on Postgres"
+    found = personas()
+    key = AccessKeyFactory(user=IamUserFactory(tags={"owner": "owner@example.com"}))
+    evaluate_keys(keys=AccessKey.objects.filter(pk=key.pk))
+    return found
+
+
+@pytest.mark.parametrize("name, value", BAD_FILTERS, ids=IDS)
+def test_the_inventory_refuses_a_bad_filter_with_a_400_page(client, people, name, value):
+    for persona in ("security", "owner"):
+        client.force_login(people[persona])
+        response = client.get(reverse("inventory"), {name: value})
+        assert response.status_code == 400, persona
+        assert response.context["filter"].errors[name], persona
+        assert response.context["page"].paginator.count == 0, persona
+        partial = client.get(reverse("inventory"), {name: value},
+                             headers={"HX-Request": "true"})
+        assert partial.status_code == 400, persona
+
+
+def test_the_export_returns_to_the_inventory_saying_the_filters_are_bad(client, people):
+    client.force_login(people["security"])
+    for name, value in BAD_FILTERS:
+        response = client.get(reverse("inventory-export"), {name: value}, follow=True)
+        assert response.redirect_chain == [(reverse("inventory"), 302)], name
+        assert response.status_code == 200, name
+        assert "The export filters are not valid." in response.content.decode(), name
+
+
+def test_the_api_refuses_a_bad_filter_with_a_400_naming_it(people):
+    api = APIClient()
+    api.force_login(people["security"])
+    for name, value in BAD_FILTERS:
+        response = api.get("/api/v1/keys/", {name: value})
+        assert response.status_code == 400, name
+        assert name in response.json(), name
+
+
+def test_good_filters_still_count_through_the_cache(client, people):
+    """The cache still serves valid filters outside a transaction, and an empty match."""
+    client.force_login(people["security"])
+    for params, count in [({}, 1), ({"status": "Active"}, 1), ({"status": "Inactive"}, 0),
+                          ({"q": "no-such-key"}, 0)]:
+        for _ in range(2):  # the second answer comes from the cache
+            response = client.get(reverse("inventory"), params)
+            assert response.status_code == 200, params
+            assert response.context["page"].paginator.count == count, params
