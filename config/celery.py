@@ -28,6 +28,10 @@ def beat_schedule(sync_interval_minutes: int) -> dict:
             "task": "governance.tasks.expire_exceptions",
             "schedule": crontab(minute=5),
         },
+        "verify-audit-chain-hourly": {
+            "task": "governance.tasks.verify_audit_chain",
+            "schedule": crontab(minute=50),
+        },
         "evaluate-and-snapshot-daily": {
             "task": "governance.tasks.evaluate_all_keys",
             "schedule": crontab(hour=0, minute=15),

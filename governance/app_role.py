@@ -1,7 +1,8 @@
 """The database role the web app, workers and beat run as.
 
-It may read and write every table's rows except that audit events may only be appended and
-read: no UPDATE, DELETE or TRUNCATE on ``governance_auditevent``, and, not owning any table,
+It may read and write every table's rows except that audit events (and the verifications of
+their hash chain) may only be appended and read: no UPDATE, DELETE or TRUNCATE on
+``governance_auditevent`` or ``governance_auditverification``, and, not owning any table,
 no ALTER TABLE, DROP TRIGGER or ``session_replication_role`` either (those need the owner or
 a superuser). Migrations run as the tables' owner (``MIGRATE_DATABASE_URL``), which then runs
 ``app_role_setup``: idempotent, so the migrate step runs it after every ``migrate``.
@@ -14,7 +15,12 @@ from django.db import connections, transaction
 from psycopg import sql
 
 AUDIT_TABLE = "governance_auditevent"
-AUDIT_TRIGGERS = ("governance_auditevent_no_update", "governance_auditevent_no_truncate")
+# Append-only tables and the triggers that refuse UPDATE, DELETE and TRUNCATE on them.
+APPEND_ONLY = {
+    AUDIT_TABLE: ("governance_auditevent_no_update", "governance_auditevent_no_truncate"),
+    "governance_auditverification": ("governance_auditverification_no_update",
+                                     "governance_auditverification_no_truncate"),
+}
 # The app reads which migrations ran (Django's checks do) but never records one.
 READ_ONLY_TABLES = ("django_migrations",)
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -37,8 +43,9 @@ class AppRoleOutcome:
 def app_role_setup(*, role: str, password: str | None = None,
                    using: str = "default") -> AppRoleOutcome:
     """Create ``role`` if it does not exist (LOGIN, nothing else), set its password when one
-    is given, grant it every table's rows and every sequence, then take back UPDATE, DELETE
-    and TRUNCATE on the audit log; the connection's own role (the owner) is never ``role``.
+    is given, grant it every table's rows and every sequence, then take back UPDATE and
+    DELETE on the append-only tables; the connection's own role (the owner) is never
+    ``role``.
 
     Raises ``AppRoleError`` when the result could not protect the audit log: the role is the
     owner, a superuser or a member of the owner, or the audit table's triggers are missing.
@@ -86,7 +93,7 @@ def app_role_setup(*, role: str, password: str | None = None,
 
 
 def _grants(role, owner, database, schema) -> list[sql.Composed]:
-    audit, q = sql.Identifier(AUDIT_TABLE), sql.SQL
+    q = sql.SQL
     statements = [
         q("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(database, role),
         q("GRANT USAGE ON SCHEMA {} TO {}").format(schema, role),
@@ -101,35 +108,37 @@ def _grants(role, owner, database, schema) -> list[sql.Composed]:
           "DELETE ON TABLES TO {}").format(owner, schema, role),
         q("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT USAGE ON SEQUENCES "
           "TO {}").format(owner, schema, role),
-        q("REVOKE ALL ON {} FROM PUBLIC").format(audit),
-        q("REVOKE UPDATE, DELETE ON {} FROM {}").format(audit, role),
     ]
+    for table in map(sql.Identifier, APPEND_ONLY):
+        statements += [q("REVOKE ALL ON {} FROM PUBLIC").format(table),
+                       q("REVOKE UPDATE, DELETE ON {} FROM {}").format(table, role)]
     statements += [q("REVOKE INSERT, UPDATE, DELETE ON {} FROM {}").format(
         sql.Identifier(table), role) for table in READ_ONLY_TABLES]
     return statements
 
 
-def _audit_privileges(cursor, role: str) -> dict[str, bool]:
+def _audit_privileges(cursor, role: str, table: str = AUDIT_TABLE) -> dict[str, bool]:
     privileges = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "TRIGGER")
     cursor.execute("SELECT " + ", ".join(
         "has_table_privilege(%s, %s, %s)" for _ in privileges),
-        [value for p in privileges for value in (role, AUDIT_TABLE, p)])
+        [value for p in privileges for value in (role, table, p)])
     return dict(zip(privileges, cursor.fetchone(), strict=True))
 
 
 def _check(cursor, outcome: AppRoleOutcome) -> None:
     wanted = {"SELECT": True, "INSERT": True, "UPDATE": False, "DELETE": False,
               "TRUNCATE": False, "TRIGGER": False}
-    if outcome.audit_privileges != wanted:
-        wrong = sorted(p for p, allowed in outcome.audit_privileges.items()
-                       if allowed != wanted[p])
-        raise AppRoleError(f"role {outcome.role!r} still has the wrong privileges on "
-                           f"{AUDIT_TABLE} ({', '.join(wrong)}): granted through another role?")
-    cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass "
-                   "AND tgenabled = 'O'", [AUDIT_TABLE])
-    enabled = {row[0] for row in cursor.fetchall()}
-    missing = [t for t in AUDIT_TRIGGERS if t not in enabled]
-    if missing:
-        raise AppRoleError(f"the audit table's triggers are missing or disabled: "
-                           f"{', '.join(missing)}. Run migrate first; re-enable them with "
-                           f"ALTER TABLE {AUDIT_TABLE} ENABLE TRIGGER ...")
+    for table, triggers in APPEND_ONLY.items():
+        privileges = _audit_privileges(cursor, outcome.role, table)
+        if privileges != wanted:
+            wrong = sorted(p for p, allowed in privileges.items() if allowed != wanted[p])
+            raise AppRoleError(f"role {outcome.role!r} still has the wrong privileges on "
+                               f"{table} ({', '.join(wrong)}): granted through another role?")
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass "
+                       "AND tgenabled = 'O'", [table])
+        enabled = {row[0] for row in cursor.fetchall()}
+        missing = [t for t in triggers if t not in enabled]
+        if missing:
+            raise AppRoleError(f"{table}'s triggers are missing or disabled: "
+                               f"{', '.join(missing)}. Run migrate first; re-enable them with "
+                               f"ALTER TABLE {table} ENABLE TRIGGER ...")

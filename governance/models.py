@@ -338,6 +338,12 @@ class AuditEvent(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     at = models.DateTimeField()
+    # The hash chain (governance.audit_chain): written by audit() under a lock, in id order.
+    # A row put into the table any other way gets '' and breaks the chain visibly.
+    prev_hash = models.CharField(max_length=64, default="", db_default="", editable=False,
+                                 help_text="The previous event's hash (zeros for the first).")
+    hash = models.CharField(max_length=64, default="", db_default="", editable=False,
+                            help_text="SHA-256 of this event's content and prev_hash.")
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -348,6 +354,31 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_id}"
+
+
+class AuditVerification(models.Model):
+    """One walk of the audit chain (``manage.py verify_audit`` or the hourly task): intact
+    through ``head_event_id``, or the first broken link. Append-only, like the events.
+
+    The newest intact one anchors the next walk: its head must still be there, unchanged.
+    """
+
+    checked_at = models.DateTimeField()
+    ok = models.BooleanField()
+    events = models.PositiveIntegerField(help_text="Events checked before stopping.")
+    head_event_id = models.BigIntegerField(null=True, blank=True,
+                                           help_text="The last intact event.")
+    head_hash = models.CharField(max_length=64, blank=True)
+    broken_event_id = models.BigIntegerField(null=True, blank=True)
+    broken_at = models.DateTimeField(null=True, blank=True)
+    problem = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        state = "intact" if self.ok else f"broken at #{self.broken_event_id}"
+        return f"{self.checked_at:%Y-%m-%d %H:%M} {state}"
 
 
 # -- governance state (findings, ownership, purpose, exceptions, history) ------------------

@@ -1,4 +1,5 @@
-"""The audit log: every governance decision, filterable; security team only."""
+"""The audit log: every governance decision, filterable, and the state of its hash chain;
+security team only."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -6,7 +7,7 @@ from django.db.models import Q
 from django.shortcuts import render
 
 from ..access import is_security
-from ..models import AuditEvent
+from ..models import AuditEvent, AuditVerification
 from ..untrusted import query_text
 from .paging import page_of
 
@@ -29,4 +30,14 @@ def audit_log(request):
     actions = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
     return render(request, "governance/audit_log.html", {
         "page": page, "query": query, "actions": actions,
-        "current": {"action": action, "actor": actor, "q": text}})
+        "current": {"action": action, "actor": actor, "q": text}, **chain_state()})
+
+
+def chain_state() -> dict:
+    """The last verification of the hash chain and how many events came after its head: two
+    indexed queries, never a walk (the hourly task and ``verify_audit`` walk the chain)."""
+    verification = AuditVerification.objects.order_by("-id").first()
+    since = None
+    if verification is not None and verification.ok:
+        since = AuditEvent.objects.filter(id__gt=verification.head_event_id or 0).count()
+    return {"verification": verification, "unverified_events": since}

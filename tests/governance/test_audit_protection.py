@@ -10,6 +10,7 @@ The role is made once per run with a unique name (roles are cluster-wide); the a
 their own psycopg connections, outside the test's transaction.
 """
 
+import io
 import os
 import secrets
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from psycopg import sql
 from accounts.models import Person
 from accounts.tokens import api_token_create
 from governance.app_role import AppRoleError, app_role_setup
-from governance.audit import audit
+from governance.audit import audit, audit_chain_verify
 from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, AuditEvent, SyncRun
 from governance.services.accounts import account_add, account_set_enabled
@@ -99,6 +100,9 @@ ATTACKS = {
         "$$ BEGIN RETURN OLD; END; $$ LANGUAGE plpgsql",
     "drop the table": "DROP TABLE governance_auditevent",
     "take the table": "ALTER TABLE governance_auditevent RENAME TO old_audit",
+    "rewrite a verification": "UPDATE governance_auditverification SET ok = true",
+    "delete the verifications": "DELETE FROM governance_auditverification",
+    "truncate the verifications": "TRUNCATE governance_auditverification",
 }
 
 
@@ -161,6 +165,8 @@ def test_the_app_does_its_work_as_the_app_role(app_role, aws, client, settings):
                     reverse("key-detail", args=[key.pk]), "/api/v1/keys/"):
             assert client.get(url).status_code == 200, url
         actions = set(AuditEvent.objects.values_list("action", flat=True))
+        assert audit_chain_verify().ok
+        call_command("verify_audit", stdout=io.StringIO())
 
     assert {"account.add", "key.assign_owner", "exception.request", "exception.approve",
             "api_token.create", "account.disable"} <= actions
@@ -187,23 +193,22 @@ def test_manage_py_flush_is_refused_and_empties_nothing():
     assert Person.objects.filter(pk=people["owner"].pk).exists()  # one statement: all or none
 
 
+PROTECTIONS = {"0004_audit_append_only", "0009_audit_no_truncate", "0010_audit_hash_chain"}
+
+
 @pytest.mark.django_db
-def test_migrating_back_to_before_the_protection_is_refused_before_anything_is_undone():
-    """``migrate governance 0003`` (before the row trigger) and ``0008`` (before the TRUNCATE
-    trigger): the first migration each would undo cannot be reversed, so nothing is."""
+def test_migrating_back_to_before_the_protection_is_refused():
+    """``migrate governance 0003`` (before the row trigger) or ``0008`` (before the TRUNCATE
+    trigger and the chain): each migration that protects the log cannot be reversed, so
+    migrate stops (IrreversibleError, its transaction rolled back) before undoing one."""
     executor = MigrationExecutor(connection)
     for target in ("0003_compliance_choices", "0008_search_trigram_indexes"):
         plan = executor.migration_plan([("governance", target)])
-        undone = [migration for migration, backwards in plan if backwards]
-        protections = [m for m in undone if m.name in ("0004_audit_append_only",
-                                                      "0009_audit_no_truncate")]
-        assert protections, target
-        irreversible = [m.name for m in undone
-                        if not all(operation.reversible for operation in m.operations)]
-        assert irreversible and irreversible[0] in {m.name for m in protections}, target
-        first_protection = undone.index(protections[0])
-        assert all(all(op.reversible for op in m.operations) or m in protections
-                   for m in undone[:first_protection])
+        undone = [migration.name for migration, backwards in plan if backwards]
+        assert PROTECTIONS & set(undone), target
+        for migration, _backwards in plan:
+            if migration.name in PROTECTIONS:
+                assert not all(op.reversible for op in migration.operations), migration.name
 
 
 @pytest.mark.django_db
