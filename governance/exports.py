@@ -7,6 +7,7 @@ from the database so 100,000 keys never sit in memory at once.
 import csv
 import io
 import itertools
+import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
@@ -20,7 +21,9 @@ KEY_EXPORT_COLUMNS = (
     "age_days", "last_used_at", "last_used_service", "last_used_region", "owner_email",
     "purpose", "findings", "compliance",
 )
-FORMULA_STARTERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTERS = frozenset("=+-@")
+# A cell starting with a tab or a carriage return is neutralised whatever follows (OWASP).
+CONTROL_STARTERS = ("\t", "\r")
 
 
 def _iso(value: datetime | None) -> str:
@@ -68,9 +71,28 @@ def key_export_rows(keys: QuerySet, *, now: datetime | None = None) -> Iterator[
         }
 
 
+def _skipped_before_formula(char: str) -> bool:
+    """Whitespace (any Unicode space, line break or tab) and invisible format characters
+    (zero-width space, BOM): spreadsheets trim or ignore them before a formula."""
+    return char.isspace() or unicodedata.category(char) == "Cf"
+
+
+def _starts_formula(char: str) -> bool:
+    """``=``, ``+``, ``-``, ``@`` or a compatibility look-alike of one (full-width ``＝``,
+    small ``﹦``, ...), which input methods and some spreadsheets turn into the ASCII sign."""
+    return char in FORMULA_STARTERS or unicodedata.normalize("NFKC", char) in FORMULA_STARTERS
+
+
 def neutralise_formula(value: str) -> str:
-    """Stop spreadsheets from running a cell as a formula (AWS strings are untrusted)."""
-    return "'" + value if value.startswith(FORMULA_STARTERS) else value
+    """Stop spreadsheets from running a cell as a formula (AWS strings are untrusted).
+
+    A leading ``'`` makes the cell text when its first character other than whitespace is a
+    formula starter or a look-alike of one, or when it starts with a tab or carriage return.
+    """
+    if value.startswith(CONTROL_STARTERS):
+        return "'" + value
+    first = next((char for char in value if not _skipped_before_formula(char)), "")
+    return "'" + value if first and _starts_formula(first) else value
 
 
 def csv_lines(rows: Iterable[dict]) -> Iterator[str]:

@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +25,7 @@ from governance.services.keys import owner_assign
 from governance.sync import sync_account
 from governance.untrusted import TRUNCATED, clip
 from tests.conftest import account_clients
-from tests.factories import personas
+from tests.factories import AccessKeyFactory, AccountFactory, IamUserFactory, personas
 
 pytestmark = pytest.mark.django_db
 
@@ -165,12 +166,59 @@ def test_the_csv_export_neutralises_formulas_in_aws_strings(client, hostile, peo
 
 @pytest.mark.parametrize("value, cell", [
     ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"),
-    ("＝1+1", "＝1+1"),  # a full-width sign: spreadsheets read it as text, not a formula
-    ("a=1", "a=1"), ("", ""), ("svc-ci", "svc-ci"),
+    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("\tabc", "'\tabc"), ("\rabc", "'\rabc"),
+    ("a=1", "a=1"), ("", ""), ("svc-ci", "svc-ci"), (" x=1", " x=1"), ("  ", "  "),
+    ("1-2", "1-2"), ("us-east-1", "us-east-1"),
 ])
 def test_formula_starters_are_neutralised_and_nothing_else_changes(value, cell):
     assert neutralise_formula(value) == cell
+
+
+# A formula behind whitespace (any Unicode space, line break, an invisible format character)
+# or written with a full-width / small look-alike of its sign still runs in a spreadsheet.
+HIDDEN_FORMULAS = [
+    " =1+1", "\n=1+1", "\xa0=1+1", "\u3000=1+1", "\u2028=1+1", "\u200b=1+1", "\ufeff=1+1",
+    "＝1+1", "＋1+1", "－1+1", "＠SUM(A1)", " ＝1+1", "﹦1+1", "﹢1+1", "﹣1+1", "﹫SUM(A1)",
+    "\t=1+1", "\r=1+1", " \t +1", "\r\n@SUM(A1)",
+]
+
+
+@pytest.mark.parametrize("value", HIDDEN_FORMULAS, ids=repr)
+def test_a_formula_behind_whitespace_or_a_look_alike_is_neutralised(value):
+    assert neutralise_formula(value) == "'" + value
+
+
+def _keys_named_after(values: list[str]) -> None:
+    """One key per value, the value in every AWS-chosen text column of the export."""
+    for value in values:
+        user = IamUserFactory(name=value, account=AccountFactory(name=value))
+        AccessKeyFactory(user=user, last_used_service=value, last_used_region=value)
+
+
+HIDDEN_COLUMNS = ("account_name", "user_name", "last_used_service", "last_used_region")
+
+
+def _assert_every_hidden_formula_neutralised(csv_text: str) -> None:
+    rows = list(csv.DictReader(io.StringIO(csv_text, newline="")))
+    assert len(rows) == len(HIDDEN_FORMULAS)
+    cells = {column: sorted(row[column] for row in rows) for column in HIDDEN_COLUMNS}
+    assert cells == {column: sorted("'" + value for value in HIDDEN_FORMULAS)
+                     for column in HIDDEN_COLUMNS}
+
+
+def test_the_csv_export_neutralises_formulas_behind_whitespace_and_look_alikes(client):
+    _keys_named_after(HIDDEN_FORMULAS)
+    client.force_login(personas()["security"])
+    response = client.get(reverse("inventory-export"))
+    assert response.status_code == 200
+    _assert_every_hidden_formula_neutralised(b"".join(response.streaming_content).decode())
+
+
+def test_export_keys_neutralises_formulas_behind_whitespace_and_look_alikes():
+    _keys_named_after(HIDDEN_FORMULAS)
+    out = io.StringIO()
+    call_command("export_keys", "--format", "csv", stdout=out)
+    _assert_every_hidden_formula_neutralised(out.getvalue())
 
 
 def test_a_csv_cell_with_quotes_and_line_breaks_stays_one_cell():
