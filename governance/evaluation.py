@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Person
 
-from .iam_policy import PolicySource, analyse_permissions
+from .iam_policy import PermissionVerdict, PolicySource, analyse_permissions, quarantine_policy
 from .models import (
     ROOT_USER_NAME,
     AccessKey,
@@ -59,6 +59,7 @@ class EvaluationResult:
     resolved: int = 0
     updated: int = 0
     open_by_code: Counter = field(default_factory=Counter)
+    opened_by_code: Counter = field(default_factory=Counter)  # newly opened in this run
 
 
 def thresholds() -> Thresholds:
@@ -106,6 +107,7 @@ def _evaluate_chunk(scope: Q, shared: "_Shared", now: datetime,
             row = context.open_findings.pop((key.id, code), None)
             reason = finding.reason[:500]
             if row is None:
+                result.opened_by_code[code] += 1
                 new_findings.append(Finding(
                     key_id=key.id, code=code, element=finding.element,
                     severity=finding.severity, reason=reason, opened_at=now,
@@ -230,15 +232,24 @@ class _Context:
         return resolve_owner(assigned=assigned, tags=self.users[key.user_id].tags or {},
                              tag_keys=shared.tag_keys, people_by_email=shared.people)
 
-    def permissions(self, user):
-        """The permission verdict of a user's policies, shared by users with the same set."""
+    def permissions(self, user) -> tuple[PermissionVerdict, str]:
+        """The permission verdict of a user's policies and, when AWS quarantined the user,
+        the quarantine policy's label; shared by users with the same set of policies.
+
+        The quarantine is read from the attached policies' ARNs, so it counts even when the
+        policy's document could not be read.
+        """
         refs = tuple((p.get("source", ""), p.get("name", ""), p.get("digest", ""),
-                      p.get("group", "")) for p in user.policies)
+                      p.get("group", ""), p.get("arn", "")) for p in user.policies)
         verdicts, documents = self.shared.verdicts, self.shared.documents
         if refs not in verdicts:
-            verdicts[refs] = analyse_permissions(
-                PolicySource(source, name, documents.get(digest, {}), group=group)
-                for source, name, digest, group in refs if digest)
+            readable = [PolicySource(source, name, documents.get(digest, {}), group=group,
+                                     arn=arn)
+                        for source, name, digest, group, arn in refs if digest]
+            quarantine = quarantine_policy(PolicySource(source, name, None, group=group, arn=arn)
+                                           for source, name, _digest, group, arn in refs)
+            verdicts[refs] = (analyse_permissions(readable),
+                              quarantine.label if quarantine is not None else "")
         return verdicts[refs]
 
     def findings_for(self, key, now: datetime):
@@ -248,12 +259,13 @@ class _Context:
         is_root = user.name == ROOT_USER_NAME
         ownership = self.ownership(key)
         review_due = self.registrations.get(key.id)
+        verdict, quarantined_by = (None, "") if is_root else self.permissions(user)
         facts = KeyFacts(
             is_root=is_root, status=key.status, created_at=key.created_at,
             last_used_at=key.last_used_at,
             user_active_keys=self.active_keys.get(key.user_id, 0),
             user_has_password=user.password_enabled and not is_root,
-            permissions=None if is_root else self.permissions(user),
+            permissions=verdict, quarantined_by=quarantined_by,
             owner=OwnerFacts(email=ownership.owner.email if ownership.owner else "",
                              gap_reason=ownership.gap),
             purpose=PurposeFacts(registered=review_due is not None, review_due_on=review_due),

@@ -13,7 +13,13 @@ from .policy import RULES, Severity
 
 FIXES = {
     "ROOT_KEY": "Delete the root user's access key.",
+    "KEY_EXPOSED": "Replace the key now: create a new one, switch the workload over, deactivate "
+                   "and delete this one; then check CloudTrail (or ask AWS Support) for what "
+                   "it did while it was public.",
     "ADMIN_PRIVILEGE": "Cut its permissions down to what the workload needs (no * on *).",
+    "PRIVILEGE_ESCALATION": "Remove the path to admin the finding names (the IAM write "
+                            "actions, or iam:PassRole with a service that runs code), or "
+                            "confine it to the resources the workload needs.",
     "NO_SOURCE_RESTRICTION": "Confine it to known sources (aws:SourceIp / aws:SourceVpce).",
     "ROTATION_OVERDUE": "Rotate it: create a new key, switch the workload over, delete this one.",
     "ROTATION_DUE": "Rotation is due soon: plan the switch to a new key.",

@@ -16,8 +16,19 @@ Decisions the table leaves open, and why:
   silent when both are unknown.
 * **Unknown CloudTrail status** (``None``) fails ``NO_AUDIT_TRAIL``: the element requires
   usage to be traceable, and "we could not tell" is not evidence that it is.
-* **Unknown permissions** (``None`` on a non-root key) raise neither ``ADMIN_PRIVILEGE`` nor
-  ``NO_SOURCE_RESTRICTION``: there is nothing to judge, and a guess would be noise.
+* **Unknown permissions** (``None`` on a non-root key) raise none of ``ADMIN_PRIVILEGE``,
+  ``PRIVILEGE_ESCALATION`` and ``NO_SOURCE_RESTRICTION``: there is nothing to judge, and a
+  guess would be noise.
+* **Admin and escalation never both fire**: an admin has no path to climb, so
+  ``PRIVILEGE_ESCALATION`` fires only when ``ADMIN_PRIVILEGE`` does not (the analyser already
+  says so; the rule holds even if a verdict claimed both). Its reason names the path.
+* **An exposed key** (``KEY_EXPOSED``): AWS quarantines the *user*, not one key, and does not
+  say which key it found; so every active key of a quarantined user fires, each to be
+  replaced. Like every rule it is silent on inactive keys (they cannot be used; delete them
+  anyway) and on root keys (AWS attaches no policy to the root user; ``ROOT_KEY`` says
+  everything). It is critical and not waivable: a key in public is used by strangers, and
+  no justification changes that. The fact is the label of the quarantine policy and where it
+  is attached (``quarantined_by``), so the reason shows what AWS did.
 * **A purpose registration without a review date** is current; one whose review date is
   today or earlier is not.
 * **Exceptions** only cover waivable rules: :func:`compliance` and :func:`scorecard` ignore
@@ -80,7 +91,9 @@ def _rules(*rules: Rule) -> dict[str, Rule]:
 E, S = Element, Severity
 RULES: dict[str, Rule] = _rules(
     Rule("ROOT_KEY", E.PERMISSIONS, S.CRITICAL, False, "Root user has an active access key"),
+    Rule("KEY_EXPOSED", E.UPDATES, S.CRITICAL, False, "AWS found this key in public"),
     Rule("ADMIN_PRIVILEGE", E.PERMISSIONS, S.HIGH, True, "Key can do * on *"),
+    Rule("PRIVILEGE_ESCALATION", E.PERMISSIONS, S.HIGH, True, "Key can make itself admin"),
     Rule("NO_SOURCE_RESTRICTION", E.SOURCE, S.MEDIUM, True, "Key usable from anywhere"),
     Rule("ROTATION_OVERDUE", E.UPDATES, S.HIGH, True, "Rotation overdue"),
     Rule("ROTATION_DUE", E.UPDATES, S.LOW, False, "Rotation due soon"),
@@ -132,6 +145,9 @@ class KeyFacts:
     owner: OwnerFacts = field(default_factory=OwnerFacts)
     purpose: PurposeFacts = field(default_factory=PurposeFacts)
     account_trail_logging: bool | None = None
+    # AWS's quarantine policy on the user, as a label ('attached policy "AWSCompromised…"
+    # (user)'); empty when AWS has not quarantined it.
+    quarantined_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -223,9 +239,19 @@ def _permissions(verdict: PermissionVerdict | None) -> list[Finding]:
     found = []
     if verdict.admin:
         found.append(_finding("ADMIN_PRIVILEGE", verdict.admin_reason))
+    elif verdict.escalation:
+        found.append(_finding("PRIVILEGE_ESCALATION", verdict.escalation_reason))
     if not verdict.source_restricted:
         found.append(_finding("NO_SOURCE_RESTRICTION", verdict.source_reason))
     return found
+
+
+def _exposure(facts: KeyFacts) -> list[Finding]:
+    if not facts.quarantined_by:
+        return []
+    return [_finding("KEY_EXPOSED", f"AWS quarantined the user ({facts.quarantined_by}): it "
+                                    "found one of the user's keys in public; replace the key "
+                                    "and deactivate it")]
 
 
 def evaluate_key(facts: KeyFacts, *, now: datetime,
@@ -239,7 +265,8 @@ def evaluate_key(facts: KeyFacts, *, now: datetime,
         found.append(_finding("ROOT_KEY", "the account root user has an active access key; "
                                           "delete it"))
     else:
-        found += _purpose(facts, now.date()) + _permissions(facts.permissions)
+        found += (_exposure(facts) + _purpose(facts, now.date())
+                  + _permissions(facts.permissions))
     return sorted(found, key=lambda f: f.code)
 
 

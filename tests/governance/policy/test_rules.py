@@ -8,14 +8,18 @@ import pytest
 from governance.iam_policy import PermissionVerdict
 from governance.policy import (
     RULES,
+    Compliance,
     Element,
     KeyFacts,
     OwnerFacts,
     PurposeFacts,
     Severity,
     Thresholds,
+    Verdict,
     age_days,
+    compliance,
     evaluate_key,
+    scorecard,
 )
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -53,7 +57,9 @@ def only(facts: KeyFacts, code: str, **kwargs):
 
 DESIGN_TABLE = [
     ("ROOT_KEY", Element.PERMISSIONS, Severity.CRITICAL, False),
+    ("KEY_EXPOSED", Element.UPDATES, Severity.CRITICAL, False),
     ("ADMIN_PRIVILEGE", Element.PERMISSIONS, Severity.HIGH, True),
+    ("PRIVILEGE_ESCALATION", Element.PERMISSIONS, Severity.HIGH, True),
     ("NO_SOURCE_RESTRICTION", Element.SOURCE, Severity.MEDIUM, True),
     ("ROTATION_OVERDUE", Element.UPDATES, Severity.HIGH, True),
     ("ROTATION_DUE", Element.UPDATES, Severity.LOW, False),
@@ -68,7 +74,7 @@ DESIGN_TABLE = [
 
 def test_rules_are_exactly_the_design_table():
     assert set(RULES) == {row[0] for row in DESIGN_TABLE}
-    assert len(RULES) == 11
+    assert len(RULES) == 13
 
 
 @pytest.mark.parametrize(("code", "element", "severity", "waivable"), DESIGN_TABLE)
@@ -215,7 +221,7 @@ def everything_wrong(**overrides) -> KeyFacts:
         user_has_password=True,
         permissions=PermissionVerdict(True, "allows * on *", False, "no guard"),
         owner=OwnerFacts(gap_reason="no owner tag"), purpose=PurposeFacts(),
-        account_trail_logging=False)
+        account_trail_logging=False, quarantined_by=QUARANTINED)
     return clean(**{**bad, **overrides})
 
 
@@ -225,11 +231,16 @@ def test_inactive_key_raises_nothing_however_bad():
 
 
 def test_everything_wrong_on_an_active_user_key_fires_every_user_rule():
-    assert codes(everything_wrong()) == set(RULES) - {"ROOT_KEY", "ROTATION_DUE"}
+    # ROTATION_DUE gives way to ROTATION_OVERDUE, PRIVILEGE_ESCALATION to ADMIN_PRIVILEGE
+    assert codes(everything_wrong()) == set(RULES) - {"ROOT_KEY", "ROTATION_DUE",
+                                                      "PRIVILEGE_ESCALATION"}
+    climbing = PermissionVerdict(False, "scoped", False, "no guard", True, "can PutUserPolicy")
+    assert codes(everything_wrong(permissions=climbing)) == set(RULES) - {
+        "ROOT_KEY", "ROTATION_DUE", "ADMIN_PRIVILEGE"}
 
 
 def test_root_key_gets_root_rotation_unused_and_audit_only():
-    facts = everything_wrong(is_root=True, permissions=None)
+    facts = everything_wrong(is_root=True, permissions=None)  # quarantined_by set, too
     assert codes(facts) == {"ROOT_KEY", "ROTATION_OVERDUE", "UNUSED", "NO_AUDIT_TRAIL"}
 
 
@@ -310,3 +321,77 @@ def test_permission_findings_carry_the_verdict_reasons():
     found = {f.code: f.reason for f in evaluate_key(clean(permissions=verdict), now=NOW)}
     assert found == {"ADMIN_PRIVILEGE": verdict.admin_reason,
                      "NO_SOURCE_RESTRICTION": verdict.source_reason}
+
+
+@pytest.mark.parametrize(("verdict", "expected"), [
+    (PermissionVerdict(False, "scoped", True, "guarded", True, "can PutUserPolicy"),
+     {"PRIVILEGE_ESCALATION"}),
+    (PermissionVerdict(False, "scoped", False, "1 of 2", True, "can PutUserPolicy"),
+     {"PRIVILEGE_ESCALATION", "NO_SOURCE_RESTRICTION"}),
+    (PermissionVerdict(False, "scoped", True, "guarded", False, ""), set()),
+    # an admin has nothing to climb to: a verdict claiming both is read as admin only
+    (PermissionVerdict(True, "allows", True, "guarded", True, "can PutUserPolicy"),
+     {"ADMIN_PRIVILEGE"}),
+])
+def test_escalation_fires_only_when_not_admin(verdict, expected):
+    assert codes(clean(permissions=verdict)) == expected
+
+
+def test_escalation_reason_is_the_verdicts_path():
+    reason = ('inline policy "deploy" (user) allows "iam:PassRole" with "ec2:RunInstances" '
+              'on "*"')
+    verdict = PermissionVerdict(False, "scoped", True, "guarded", True, reason)
+    finding = only(clean(permissions=verdict), "PRIVILEGE_ESCALATION")
+    assert finding.reason == reason
+    assert (finding.element, finding.severity, finding.waivable) == (
+        Element.PERMISSIONS, Severity.HIGH, True)
+
+
+def test_escalation_is_waivable_like_admin():
+    assert compliance(["PRIVILEGE_ESCALATION"], ["PRIVILEGE_ESCALATION"]) == Compliance.EXCEPTED
+
+
+# -- Updates: a key AWS found in public ------------------------------------------------------
+
+QUARANTINED = 'attached policy "AWSCompromisedKeyQuarantineV2" (user)'
+
+
+@pytest.mark.parametrize(("quarantined_by", "reason"), [
+    ("", None),
+    (QUARANTINED,
+     'AWS quarantined the user (attached policy "AWSCompromisedKeyQuarantineV2" (user)): it '
+     "found one of the user's keys in public; replace the key and deactivate it"),
+    ('attached policy "AWSCompromisedKeyQuarantineV3" (group "contractors")',
+     'AWS quarantined the user (attached policy "AWSCompromisedKeyQuarantineV3" (group '
+     '"contractors")): it found one of the user\'s keys in public; replace the key and '
+     "deactivate it"),
+])
+def test_key_exposed_fires_on_an_active_key_of_a_quarantined_user(quarantined_by, reason):
+    finding = only(clean(quarantined_by=quarantined_by), "KEY_EXPOSED")
+    assert (finding.reason if finding else None) == reason
+
+
+def test_key_exposed_is_critical_and_the_only_finding_of_an_otherwise_clean_key():
+    [finding] = evaluate_key(clean(quarantined_by=QUARANTINED), now=NOW)
+    assert (finding.code, finding.element, finding.severity, finding.waivable) == (
+        "KEY_EXPOSED", Element.UPDATES, Severity.CRITICAL, False)
+
+
+def test_key_exposed_is_silent_on_inactive_and_root_keys():
+    assert codes(clean(quarantined_by=QUARANTINED, status="Inactive")) == set()
+    assert codes(clean(quarantined_by=QUARANTINED, is_root=True, permissions=None)) == {
+        "ROOT_KEY"}
+
+
+def test_key_exposed_does_not_depend_on_knowing_the_permissions():
+    assert codes(clean(quarantined_by=QUARANTINED, permissions=None)) == {"KEY_EXPOSED"}
+
+
+def test_key_exposed_cannot_be_excepted():
+    found = evaluate_key(clean(quarantined_by=QUARANTINED, last_used_at=days_ago(60)), now=NOW)
+    assert [f.code for f in found] == ["KEY_EXPOSED", "UNUSED"]
+    assert compliance(["KEY_EXPOSED"], ["KEY_EXPOSED"]) == Compliance.NON_COMPLIANT
+    assert compliance(["KEY_EXPOSED", "UNUSED"], ["KEY_EXPOSED", "UNUSED"]) == (
+        Compliance.NON_COMPLIANT)
+    card = scorecard(found, ["KEY_EXPOSED", "UNUSED"])
+    assert card[Element.UPDATES] == (Verdict.FAIL, (f"KEY_EXPOSED: {found[0].reason}",))
