@@ -17,6 +17,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -30,6 +31,7 @@ from .aws.snapshots import KeySnapshot
 from .evaluation import evaluate_keys
 from .models import AccessKey, AwsAccount, AwsManagedPolicy, PolicyDocument, SyncRun
 from .reconcile import reconcile_account
+from .signals import findings_opened
 
 log = logging.getLogger("keyledger.sync")
 
@@ -196,8 +198,12 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
     try:
         with transaction.atomic():
             counts = reconcile_account(account=account, snapshot=snapshot, now=now, sync_run=run)
-            evaluate_keys(keys=AccessKey.objects.filter(account=account), now=now)
+            evaluation = evaluate_keys(keys=AccessKey.objects.filter(account=account), now=now)
             finished = _finish(run, calls, counts)
+            if evaluation.opened_by_code:  # e.g. notifications: critical ones go out at once
+                transaction.on_commit(partial(
+                    findings_opened.send, sender=AwsAccount, account=account,
+                    codes=frozenset(evaluation.opened_by_code)), robust=True)
             bookkeeping = {"last_synced_at": run.finished_at}
             if snapshot.full_listing:  # as of the start: later changes await the next one
                 bookkeeping["keys_listed_at"] = run.started_at

@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     EXCEPTION_EXPIRED = "exception_expired", "Exception expired"
     KEY_ASSIGNED = "key_assigned", "Key assigned"
     CRITICAL_FINDING = "critical_finding", "Critical finding"
+    KEY_EXPOSED = "key_exposed", "Key exposed"
     MANAGER_DIGEST = "manager_digest", "Manager digest"
     SECURITY_SUMMARY = "security_summary", "Security weekly summary"
 

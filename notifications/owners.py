@@ -9,7 +9,11 @@ Periods, i.e. how often a condition that persists is repeated:
 * rotation overdue: once a week until the key is rotated or an exception covers it;
 * purpose review: once per review date; exception expiring / expired: once per exception;
 * key assigned: once per assignment; critical finding: once per finding, to every member
-  of the security team and the chat channel, whatever their digest preference.
+  of the security team and the chat channel, whatever their digest preference;
+* key exposed (AWS found it in public): once per finding, to the key's owner.
+
+The critical alerts and the exposed-key notices are also sent right after the sync that
+opened them (:func:`urgent_messages`), not at the next hourly run.
 """
 
 from datetime import date, datetime, timedelta
@@ -175,8 +179,34 @@ def critical_alerts() -> list[Message]:
     return messages
 
 
+def exposed_key_notices() -> list[Message]:
+    """Each key AWS found in public (open ``KEY_EXPOSED``), once, to its active owner."""
+    findings = (Finding.objects.filter(code="KEY_EXPOSED", resolved_at__isnull=True,
+                                       key__removed_at__isnull=True, key__owner__is_active=True)
+                .select_related("key__account", "key__user", "key__owner")
+                .order_by("key_id"))
+    messages = []
+    for finding in findings:
+        key, opened = finding.key, day_of(finding.opened_at)
+        messages.append(Message(
+            recipient=key.owner, kind=Kind.KEY_EXPOSED, subject=f"key:{key.pk}",
+            period=opened, title=f"AWS found your access key {key} in public: replace it now",
+            lines=(f"AWS found your access key {key} of IAM user {_where(key)} in public "
+                   f"(seen by Keyledger on {opened}): {finding.reason}.",
+                   "Until it is deactivated, whoever found it can use it: AWS's quarantine "
+                   "policy blocks only some actions."),
+            action=FIXES["KEY_EXPOSED"], path=_key_path(key)))
+    return messages
+
+
+def urgent_messages(*, now: datetime) -> list[Message]:
+    """What cannot wait for the hourly run: critical alerts and exposed-key notices."""
+    return [*critical_alerts(), *exposed_key_notices()]
+
+
 def owner_messages(*, now: datetime) -> list[Message]:
-    """Everything the hourly run sends: owners' reminders and the critical alerts."""
+    """Everything the hourly run sends: owners' reminders, exposed keys, critical alerts."""
     today = now.date()
     return [*finding_reminders(today), *purpose_review_reminders(today),
-            *exception_reminders(today, now), *assignment_notices(now), *critical_alerts()]
+            *exception_reminders(today, now), *assignment_notices(now),
+            *urgent_messages(now=now)]

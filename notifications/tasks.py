@@ -7,7 +7,7 @@ from .services import GROUPS, notifications_send
 
 @shared_task(ignore_result=True)
 def send_notifications(group: str) -> int:
-    """Send one group's due messages (``owners``, ``managers`` or ``security``)."""
+    """Send one group's due messages (``owners``, ``managers``, ``security`` or ``urgent``)."""
     if group not in GROUPS:
         raise ValueError(f"unknown notification group {group!r}")
     return notifications_send(groups=(group,)).sent

@@ -1,19 +1,20 @@
-"""``manage.py send_reminders [--only owners|managers|security ...]``: send what is due now.
+"""``manage.py send_reminders [--only owners|managers|security|urgent ...]``: send what is due.
 
 What beat does on its schedules, on demand; repeats nothing already sent in its period.
 """
 
 from django.core.management.base import BaseCommand
 
-from notifications.services import GROUPS, notifications_send
+from notifications.services import GROUPS, SCHEDULED, notifications_send
 
 
 class Command(BaseCommand):
     help = "Send due notifications (owners' reminders, managers' digests, security summary)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--only", nargs="+", choices=list(GROUPS), default=list(GROUPS),
-                            help="which groups to send (default: all)")
+        parser.add_argument("--only", nargs="+", choices=list(GROUPS), default=list(SCHEDULED),
+                            help="which groups to send (default: every scheduled one; "
+                                 "urgent is a part of owners)")
 
     def handle(self, *args, only, **options):
         result = notifications_send(groups=tuple(only))
