@@ -26,6 +26,9 @@ DONE = {"approve": "approved", "reject": "rejected", "withdraw": "withdrawn",
         "revoke": "revoked"}
 ACTION_STATE = {"approve": Status.REQUESTED, "reject": Status.REQUESTED,
                 "withdraw": Status.REQUESTED, "revoke": Status.APPROVED}
+# Findings that count against compliance and are never waived, only fixed (named on the form).
+NEVER_WAIVED = tuple(code for code, rule in RULES.items()
+                     if not rule.waivable and rule.severity.above_low)
 
 
 def waivable_findings(key) -> list[Finding]:
@@ -57,7 +60,7 @@ def exception_new(request, pk: int):
                                       "it now awaits a decision.")
             return redirect("exception-detail", pk=exception.pk)
     return render(request, "governance/workflows/exception_new.html", {
-        "key": key, "form": form, "findings": findings,
+        "key": key, "form": form, "findings": findings, "never_waived": NEVER_WAIVED,
         "unavailable": asked if asked and asked not in {f.code for f in findings} else "",
     }, status=400 if form.errors else 200)
 

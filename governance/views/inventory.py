@@ -122,8 +122,10 @@ def key_detail(request, pk: int):
     key = visible_key_or_404(request.user, pk)
     findings = Finding.objects.filter(key=key).select_related("exception").order_by(
         "resolved_at", "-opened_at")
+    exposed = next((f for f in key.open_findings if f.code == "KEY_EXPOSED"), None)
     return render(request, "governance/key_detail.html", {
         "key": key,
+        "exposed_on": exposed.opened_at if exposed else None,
         "scorecard": key_scorecard(key.open_findings),
         "findings": findings,
         "registration": key.registrations.filter(superseded_at__isnull=True).first(),

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -14,6 +14,7 @@ from ..policy import Element, Severity
 from ..snapshots import compliance_trend, fresh_snapshot_day, open_findings_above_low
 
 AGE_EDGES = (0, 30, 60, 76, 90, 120, 180, 365)
+EXPOSED_LISTED = 20  # exposed keys named at the top; the inventory's filter has them all
 
 
 def _age_buckets(now) -> dict[str, Count]:
@@ -60,6 +61,16 @@ def _age_chart(ages: dict[str, int]):
     }
 
 
+def _exposed_keys(keys) -> tuple[list, bool]:
+    """Keys AWS found in public (open ``KEY_EXPOSED``), first seen first, each with
+    ``exposed_since``; and whether there are more than are listed. One query."""
+    rows = list(keys.filter(findings__code="KEY_EXPOSED", findings__resolved_at__isnull=True)
+                .annotate(exposed_since=Min("findings__opened_at"))
+                .select_related("account", "user").order_by("exposed_since", "pk")
+                [:EXPOSED_LISTED + 1])
+    return rows[:EXPOSED_LISTED], len(rows) > EXPOSED_LISTED
+
+
 def _findings_by(keys, field: str):
     """Live counts of open findings above low per ``field``, for what the person can see."""
     return list(Finding.objects.filter(key__in=keys, resolved_at__isnull=True,
@@ -96,6 +107,7 @@ def overview(request):
     keys = AccessKey.objects.visible_to(person).filter(removed_at__isnull=True)
     security = is_security(person)
     tiles, age_chart = _key_counts(keys, person, now)
+    exposed, more_exposed = _exposed_keys(keys)
     snapshot_day = fresh_snapshot_day() if security else None
     if snapshot_day is not None:
         by_account = open_findings_above_low(snapshot_day, "account")
@@ -107,6 +119,8 @@ def overview(request):
         account_id__in=[a for a, _ in by_account]).values_list("account_id", "name")
     ) if security else {}
     return render(request, "governance/overview.html", {
+        "exposed_keys": exposed,
+        "more_exposed": more_exposed,
         "tiles": tiles,
         "age_chart": age_chart,
         "account_chart": _bar_chart(by_account, account_names),

@@ -43,15 +43,22 @@ def people():
     return personas()
 
 
+QUARANTINED = [{"source": "user-attached", "name": "AWSCompromisedKeyQuarantineV2",
+                "arn": "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2", "group": "",
+                "digest": ""}]
+
+
 def add_keys(n: int, people) -> None:
     """``n`` more keys owned by the owner persona, in their own account, of every age, with
-    registrations, exceptions and audit events, written in bulk and then evaluated."""
+    registrations, exceptions and audit events, some exposed (AWS quarantined the user),
+    written in bulk and then evaluated."""
     account = AccountFactory(cloudtrail_logging=len(IamUser.objects.all()) % 2 == 0)
     start = IamUser.objects.count()
     users = IamUser.objects.bulk_create([
         IamUser(account=account, user_id=f"AIDAQC{start + i:014d}", name=f"svc-{start + i}",
                 arn=f"arn:aws:iam::{account.account_id}:user/svc-{start + i}",
-                tags={"owner": people["owner"].email}, password_enabled=i % 7 == 0)
+                tags={"owner": people["owner"].email}, password_enabled=i % 7 == 0,
+                policies=QUARANTINED if i % 11 == 1 else [])
         for i in range(n)])
     keys = AccessKey.objects.bulk_create([
         AccessKey(account=account, user=user, access_key_id=f"AKIAQC{start + i:014d}",
