@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "governance.untrusted.RequestBodyLimitMiddleware",  # 413 before anything reads a body
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.security.NoStoreMiddleware",  # after WhiteNoise: static files stay cacheable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
