@@ -15,9 +15,12 @@ from .policies import (
     ADMIN_STAR,
     ADMIN_STAR_COLON_STAR,
     AWS_ADMINISTRATOR_ACCESS_ARN,
+    AWS_QUARANTINE_ARN,
     CI_RUNNER_CIDRS,
     GROUPS,
+    NOT_ACTION_ADMIN,
     NOT_ACTION_POWER_USER,
+    PASS_ROLE_RUN_INSTANCES,
     PolicySpec,
     bucket,
     deny_outside,
@@ -121,6 +124,7 @@ FORMULA_TAG = ("cost-center", '=HYPERLINK("http://attacker.example/x","Open repo
 AT_FORMULA_TAG = ("team", "@SUM(1+1)*cmd|' /C calc'!A0")
 GHOST = "former.contractor@example.com"
 ADMIN = AWS_ADMINISTRATOR_ACCESS_ARN
+QUARANTINE = AWS_QUARANTINE_ARN
 OBS = "observability-read"
 DEV = "developer-read"
 CI = "ci-deploy"
@@ -159,6 +163,9 @@ def prod(e: str) -> list[UserSpec]:
         u("readonly-auditor", tags=(owner("priya"),), groups=("developers",), console=True),
         u("svc-github-actions", (key(45, 0),), "/ci/", (owner("chen"), FORMULA_TAG),
           (partial_source("artifacts-upload", f"artifacts-{e}"),)),
+        # AWS found its key in a public repository and quarantined the user.
+        u("svc-image-uploader", (key(35, 0),), "/integrations/", (owner("fatima"),),
+          (s3_write("image-uploads", f"images-{e}"),), (QUARANTINE,)),
     ]
 
 
@@ -194,6 +201,8 @@ def staging(e: str) -> list[UserSpec]:
         u("readonly-analyst", tags=(owner("hana"),), groups=("developers",), console=True),
         u("svc-statuspage", (key(7, 1),), "/integrations/", (owner("dana"),),
           (service_access("status-read", "cloudwatch:GetMetricData"),), deleted_key=True),
+        u("batch-launcher", (key(20, 1, service="ec2"),), "/ci/", (owner("bob"),),
+          (PASS_ROLE_RUN_INSTANCES,)),
     ]
 
 
@@ -227,6 +236,9 @@ def dev(e: str) -> list[UserSpec]:
         u("svc-figma-export", (key(60),), "/integrations/", (owner("j.doe@contractor.example"),),
           (s3_write("design-exports", f"design-{e}"),)),
         u("test-user-1", deleted_key=True),
+        # Quarantined by AWS, its key already deactivated: an inactive key raises nothing.
+        u("svc-leaked-webhook", (KeySpec(40, 30, "Inactive"),), "/integrations/",
+          (owner("emil"),), managed=(QUARANTINE,)),
     ]
 
 
@@ -262,6 +274,9 @@ def legacy(e: str) -> list[UserSpec]:
           (service_access("fax-queue", "sqs:*"),)),
         u("sftp-partner-acme", (key(150, 1),), "/integrations/", (owner("alice"),),
           (partial_source("acme-exchange", f"acme-{e}"), ADMIN_STAR_COLON_STAR)),
+        u("helpdesk-automation", (key(60, 2, service="iam"),), tags=(owner("dana"),),
+          groups=("iam-operators",)),
+        u("ops-robot", (key(400, 1),), tags=(owner("marcus"),), inline=(NOT_ACTION_ADMIN,)),
     ]
 
 
@@ -338,6 +353,8 @@ def user_situations(spec: UserSpec) -> set[str]:
         found.update(policy.situations)
     if ADMIN in spec.managed:
         found.add("admin_managed")
+    if QUARANTINE in spec.managed:
+        found.add("key_exposed")
     groups = {group.name: group for group in GROUPS}
     for name in spec.groups:
         found.update(groups[name].situations)

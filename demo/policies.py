@@ -1,8 +1,9 @@
 """IAM policy documents for the demo organization.
 
 Each document is shaped after one row of DESIGN.md's finding table, so that the
-policy rules have something true to find (admin in its different spellings,
-source restrictions done well, half-done and with an ``IfExists`` loophole).
+policy rules have something true to find (admin in its different spellings, the
+power-user shape that is not admin, known paths to admin, source restrictions done
+well, half-done and with an ``IfExists`` loophole, and AWS's quarantine policy).
 A :class:`PolicySpec` carries the situation names it plants, so the seeder can
 record them without re-deriving what a document means.
 
@@ -23,6 +24,10 @@ OFFICE_CIDRS = ("203.0.113.0/24", "198.51.100.0/24")
 CI_RUNNER_CIDRS = ("192.0.2.0/24",)
 DEMO_VPCE = "vpce-0a1b2c3d4e5f60789"
 AWS_ADMINISTRATOR_ACCESS_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+# What AWS attaches to a user when it finds one of the user's keys in public (KEY_EXPOSED).
+AWS_QUARANTINE_ARN = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"
+# The AWS-managed policies the demo attaches; the seeder makes each exist in moto.
+AWS_MANAGED_ARNS = (AWS_ADMINISTRATOR_ACCESS_ARN, AWS_QUARANTINE_ARN)
 
 
 @dataclass(frozen=True)
@@ -49,13 +54,15 @@ def bucket(name: str) -> list[str]:
     return [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]
 
 
-# --- Permissions: the spellings of "* on *" and its near miss -----------------------------
+# --- Permissions: the spellings of "* on *", its near miss, and paths to admin -------------
 
 ADMIN_STAR = PolicySpec("full-access", document(allow("*")), ("admin_inline",))
 ADMIN_STAR_COLON_STAR = PolicySpec(
     "legacy-full-access", document(allow("*:*")), ("admin_star_colon_star",)
 )
 GROUP_ADMIN = PolicySpec("platform-admin", document(allow("*")), ("admin_via_group",))
+# AWS's PowerUserAccess shape: everything except IAM, Organizations and Account. Not admin
+# (it cannot touch IAM), and no path to admin either (iam:PassRole is excluded with iam:*).
 NOT_ACTION_POWER_USER = PolicySpec(
     "power-user",
     document(
@@ -65,7 +72,25 @@ NOT_ACTION_POWER_USER = PolicySpec(
             "Resource": "*",
         }
     ),
-    ("not_action_allow",),
+    ("power_user_not_admin",),
+)
+# Everything except one action: IAM included, so still admin.
+NOT_ACTION_ADMIN = PolicySpec(
+    "everything-but-bucket-deletion",
+    document({"Effect": "Allow", "NotAction": ["s3:DeleteBucket"], "Resource": "*"}),
+    ("admin_not_action",),
+)
+# Not admin, but a known path to it: pass a role to an instance it launches, and act as it.
+PASS_ROLE_RUN_INSTANCES = PolicySpec(
+    "launch-batch-workers",
+    document(allow(["iam:PassRole", "ec2:RunInstances", "ec2:DescribeInstances"])),
+    ("escalation_pass_role",),
+)
+# Not admin, but can write any inline policy (its own included): through a group.
+GROUP_IAM_WRITE = PolicySpec(
+    "iam-self-service",
+    document(allow(["iam:Put*", "iam:Get*", "iam:List*"])),
+    ("escalation_via_group",),
 )
 
 
@@ -166,6 +191,9 @@ GROUPS = (
     GroupSpec("platform-admins", inline=(GROUP_ADMIN,), situations=GROUP_ADMIN.situations),
     GroupSpec(
         "break-glass", managed=(AWS_ADMINISTRATOR_ACCESS_ARN,), situations=("admin_via_group",)
+    ),
+    GroupSpec(
+        "iam-operators", inline=(GROUP_IAM_WRITE,), situations=GROUP_IAM_WRITE.situations
     ),
 )
 

@@ -34,7 +34,7 @@ from .catalog import (
     user_situations,
 )
 from .policies import (
-    AWS_ADMINISTRATOR_ACCESS_ARN,
+    AWS_MANAGED_ARNS,
     CUSTOMER_MANAGED,
     GROUPS,
     READER_POLICY,
@@ -55,8 +55,10 @@ USER_HEADROOM_DAYS = 7  # a user exists a little before its oldest key
 
 SITUATIONS = (
     "admin_inline", "admin_star_colon_star", "admin_via_group", "admin_managed",
-    "not_action_allow", "source_restricted_deny", "source_restricted_vpce_allows",
-    "source_partial", "source_ifexists", "rotation_overdue", "rotation_due",
+    "admin_not_action", "power_user_not_admin", "escalation_pass_role",
+    "escalation_via_group", "key_exposed", "source_restricted_deny",
+    "source_restricted_vpce_allows", "source_partial", "source_ifexists", "rotation_overdue",
+    "rotation_due",
     "rotation_boundary_90", "rotation_boundary_91", "fresh_key", "unused_never",
     "unused_stale", "used_recently", "multiple_active_keys", "inactive_key",
     "human_user_key", "owner_tag_known", "owner_tag_unknown", "owner_tag_inactive",
@@ -214,32 +216,35 @@ def _iam_backend(account_id: str):
 
 
 @cache
-def _administrator_access() -> dict:
-    """AdministratorAccess as moto ships it (parsing moto's file once per process)."""
+def _aws_managed_data() -> dict:
+    """AWS-managed policies as moto ships them (parsing moto's file once per process)."""
     from moto.iam.aws_managed_policies import aws_managed_policies_data
 
-    return json.loads(aws_managed_policies_data)["AdministratorAccess"]
+    return json.loads(aws_managed_policies_data)
 
 
-def _ensure_administrator_access(backend) -> None:
-    """Give the account AWS's own AdministratorAccess policy, with its real ARN.
+def _ensure_aws_managed_policies(backend) -> None:
+    """Give the account the AWS-managed policies the demo attaches (AdministratorAccess,
+    AWSCompromisedKeyQuarantineV2), with their real ARNs and documents.
 
     moto has AWS-managed policies only with MOTO_IAM_LOAD_MANAGED_POLICIES=true, and then
     parses all ~1,600 of them for every partition of every account it touches (~0.8 s per
-    account), which would dominate seeding. So only this one is added, from moto's own
-    copy; with the variable set it is already there. It must go into
+    account), which would dominate seeding. So only these are added, from moto's own
+    copy; with the variable set they are already there. Each must go into
     ``aws_managed_policies`` as well as ``managed_policies``: moto calls every other
     managed policy "local" in GetAccountAuthorizationDetails.
     """
-    if AWS_ADMINISTRATOR_ACCESS_ARN in backend.managed_policies:
-        return
     from moto.iam.models import AWSManagedPolicy
 
-    policy = AWSManagedPolicy.from_data(
-        "AdministratorAccess", backend.account_id, backend.region_name, _administrator_access()
-    )
-    backend.aws_managed_policies.append(policy)
-    backend.managed_policies[policy.arn] = policy
+    for arn in AWS_MANAGED_ARNS:
+        if arn in backend.managed_policies:
+            continue
+        name = arn.rsplit("/", 1)[1]
+        policy = AWSManagedPolicy.from_data(
+            name, backend.account_id, backend.region_name, _aws_managed_data()[name]
+        )
+        backend.aws_managed_policies.append(policy)
+        backend.managed_policies[policy.arn] = policy
 
 
 class _AccountSeeder:
@@ -299,7 +304,7 @@ class _AccountSeeder:
         )
 
     def _create_shared_policies_and_groups(self) -> None:
-        _ensure_administrator_access(self.backend)
+        _ensure_aws_managed_policies(self.backend)
         for policy in CUSTOMER_MANAGED:
             self.iam.create_policy(
                 PolicyName=policy.name, PolicyDocument=json.dumps(policy.document)

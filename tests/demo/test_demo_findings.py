@@ -57,7 +57,10 @@ def test_rules_fire_exactly_on_their_situations(demo_findings):
                                         "owner_tag_inactive")
     assert where["ADMIN_PRIVILEGE"] == planted("admin_inline", "admin_star_colon_star",
                                                "admin_via_group", "admin_managed",
-                                               "not_action_allow")
+                                               "admin_not_action")
+    assert where["PRIVILEGE_ESCALATION"] == planted("escalation_pass_role",
+                                                    "escalation_via_group")
+    assert where["KEY_EXPOSED"] == planted("key_exposed")
     restricted = planted("source_restricted_deny", "source_restricted_vpce_allows")
     assert restricted and not (restricted & where["NO_SOURCE_RESTRICTION"])
     assert planted("source_partial") <= where["NO_SOURCE_RESTRICTION"]
@@ -65,3 +68,28 @@ def test_rules_fire_exactly_on_their_situations(demo_findings):
     untrailed = {a for a, _ in s["no_trail"] | s["trail_not_logging"]}
     assert {a for a, _ in where["NO_AUDIT_TRAIL"]} == untrailed
     assert where["NO_PURPOSE"] >= active - {u for u in active if u[1] == "<root_account>"}
+
+
+def test_power_user_shape_is_neither_admin_nor_a_path_to_admin(demo_findings):
+    """NotAction iam:*, organizations:*, account:* on "*" (PowerUserAccess): IAM is out of
+    reach, iam:PassRole with it; the users planting only that shape get neither finding."""
+    _org, where, active, s = demo_findings
+    power_users = s["power_user_not_admin"] & active
+    assert len(power_users) >= 3
+    assert not power_users & where["ADMIN_PRIVILEGE"]
+    assert not power_users & where["PRIVILEGE_ESCALATION"]
+
+
+def test_exposed_key_findings_name_the_quarantine_and_spare_inactive_keys(demo_findings):
+    _org, _where, active, s = demo_findings
+    exposed = set(Finding.objects.filter(code="KEY_EXPOSED", resolved_at__isnull=True)
+                  .values_list("key__account__account_id", "key__user__name", "reason"))
+    quarantined = s["key_exposed"]
+    assert quarantined - active, "a quarantined user with only an inactive key is planted"
+    assert {(a, u) for a, u, _ in exposed} == quarantined & active
+    assert {reason for *_, reason in exposed} == {
+        'AWS quarantined the user (attached policy "AWSCompromisedKeyQuarantineV2" (user)): '
+        "it found one of the user's keys in public; replace the key and deactivate it"}
+    assert not AccessKey.objects.filter(
+        status="Active", findings__code="KEY_EXPOSED", findings__resolved_at__isnull=True,
+        user__name__in=[u for _, u in quarantined - active]).exists()

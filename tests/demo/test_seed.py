@@ -23,9 +23,11 @@ from demo.seed import (
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+QUARANTINE = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"
 PROMISED_SITUATIONS = (
     "admin_inline", "admin_star_colon_star", "admin_via_group", "admin_managed",
-    "not_action_allow", "source_restricted_deny", "source_restricted_vpce_allows",
+    "admin_not_action", "power_user_not_admin", "escalation_pass_role", "escalation_via_group",
+    "key_exposed", "source_restricted_deny", "source_restricted_vpce_allows",
     "source_partial", "source_ifexists", "rotation_overdue", "rotation_due",
     "rotation_boundary_90", "rotation_boundary_91", "fresh_key", "unused_never",
     "unused_stale", "used_recently", "multiple_active_keys", "inactive_key", "human_user_key",
@@ -243,6 +245,25 @@ class TestDefaultDemoOrganization:
             {"Action": "*", "Effect": "Allow", "Resource": "*"}
         ]
 
+
+    def test_quarantine_policy_is_aws_managed_as_a_collector_reads_it(self, org):
+        account_id, user_name = next(
+            pair for pair in org.situations["key_exposed"] if pair[0] == account_id_named(
+                org, "prod"))
+        iam = as_reader(org, account_id).client("iam")
+
+        details = iam.get_account_authorization_details(
+            Filter=["User", "Group", "LocalManagedPolicy"]
+        )
+
+        users = {user["UserName"]: user for user in details["UserDetailList"]}
+        attached = [p["PolicyArn"] for p in users[user_name]["AttachedManagedPolicies"]]
+        assert attached == [QUARANTINE]
+        assert QUARANTINE not in {p["Arn"] for p in details["Policies"]}
+        version = iam.get_policy(PolicyArn=QUARANTINE)["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=QUARANTINE, VersionId=version)
+        (statement,) = document["PolicyVersion"]["Document"]["Statement"]
+        assert statement["Effect"] == "Deny" and "iam:CreateAccessKey" in statement["Action"]
 
     def test_star_colon_star_inline_policy_is_stored_verbatim(self, org):
         account_id, user_name = org.situations["admin_star_colon_star"][0]
