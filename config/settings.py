@@ -242,6 +242,27 @@ KEYLEDGER_SYNC_LOCK_SECONDS = env_int("KEYLEDGER_SYNC_LOCK_SECONDS", 900, minimu
 KEYLEDGER_FULL_LISTING_HOURS = env_int("KEYLEDGER_FULL_LISTING_HOURS", 24, minimum=1)
 KEYLEDGER_SYNC_TASK_RETRIES = env_int("KEYLEDGER_SYNC_TASK_RETRIES", 3, minimum=0, maximum=10)
 KEYLEDGER_STALE_AFTER_HOURS = env_int("KEYLEDGER_STALE_AFTER_HOURS", 6, minimum=1)
+# Redelivery after a worker dies (Celery's broker_transport_options, Redis). Tasks are
+# acknowledged late, so a worker killed mid-task leaves its message unacknowledged; a worker
+# puts it back on its queue once it is older than this visibility timeout (the transport's
+# default, an hour, left a dead worker's account unsynced that long). It must outlast the
+# sync lock, or the redelivered sync finds the dead run still holding the account, and the
+# longest retry delay, or a retry waiting out its countdown is handed to a second worker
+# too; the minute on top covers a worker that dies early in its run (one that dies later is
+# retried by the task once its run expires). A sync running longer than this is delivered
+# twice: harmless, the copy finds the live run holding the account (its heartbeat keeps
+# the lock). The other tasks take under a minute even at 100,000 keys (docs/BENCHMARKS.md).
+KEYLEDGER_SYNC_RETRY_MAX_SECONDS = 600  # the longest countdown governance.tasks retries with
+_VISIBILITY_FLOOR = max(KEYLEDGER_SYNC_LOCK_SECONDS, KEYLEDGER_SYNC_RETRY_MAX_SECONDS)
+KEYLEDGER_BROKER_VISIBILITY_SECONDS = env_int("KEYLEDGER_BROKER_VISIBILITY_SECONDS",
+                                              _VISIBILITY_FLOOR + 60)
+if KEYLEDGER_BROKER_VISIBILITY_SECONDS < _VISIBILITY_FLOOR:
+    raise ImproperlyConfigured(
+        f"KEYLEDGER_BROKER_VISIBILITY_SECONDS={KEYLEDGER_BROKER_VISIBILITY_SECONDS} is shorter "
+        f"than the sync lock (KEYLEDGER_SYNC_LOCK_SECONDS={KEYLEDGER_SYNC_LOCK_SECONDS}) or "
+        f"the longest retry delay ({KEYLEDGER_SYNC_RETRY_MAX_SECONDS} s): a dead worker's sync "
+        f"would be redelivered while its account is still locked, or a retry run twice.")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": KEYLEDGER_BROKER_VISIBILITY_SECONDS}
 
 # Governance thresholds (DESIGN.md "Findings").
 KEYLEDGER_ROTATION_MAX_DAYS = env_int("KEYLEDGER_ROTATION_MAX_DAYS", 90, minimum=1)

@@ -1,10 +1,13 @@
 """Celery tasks: thin, idempotent wrappers around the sync service."""
 
 import logging
+import math
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError, transaction
+from django.utils import timezone
 
 from .evaluation import evaluate_keys
 from .models import AwsAccount, SyncRun
@@ -26,7 +29,8 @@ def sync_all_accounts(trigger: str = SyncRun.Trigger.SCHEDULE, full_listing: boo
 
 @shared_task(
     name="governance.tasks.sync_account", bind=True, ignore_result=True, acks_late=True,
-    autoretry_for=(OperationalError,), retry_backoff=30, retry_backoff_max=600,
+    autoretry_for=(OperationalError,), retry_backoff=30,
+    retry_backoff_max=settings.KEYLEDGER_SYNC_RETRY_MAX_SECONDS,
     retry_jitter=True, max_retries=settings.KEYLEDGER_SYNC_TASK_RETRIES,
 )
 def sync_account_task(self, account_pk: int, trigger: str = SyncRun.Trigger.SCHEDULE,
@@ -34,6 +38,8 @@ def sync_account_task(self, account_pk: int, trigger: str = SyncRun.Trigger.SCHE
     """Sync one account; throttling and time-outs are retried with an exponential back-off.
 
     ``full_listing`` lists every key holder's keys now instead of when it is next due.
+    A message redelivered because its worker died finds that worker's run still holding the
+    account; it is retried once the run's heartbeat is older than the sync lock.
     """
     account = AwsAccount.objects.filter(pk=account_pk, enabled=True).first()
     if account is None:
@@ -41,12 +47,27 @@ def sync_account_task(self, account_pk: int, trigger: str = SyncRun.Trigger.SCHE
     try:
         outcome = sync_account(account=account, trigger=trigger, full_listing=full_listing)
     except SyncAlreadyRunning as busy:
+        redelivered = (self.request.delivery_info or {}).get("redelivered", False)
+        if redelivered and self.request.retries < self.max_retries:
+            log.info("%s; redelivered, so retried once that run is abandoned", busy)
+            raise self.retry(countdown=_seconds_until_abandoned(busy.run)) from None
         log.info("%s", busy)
         return None
     if outcome.retryable and self.request.retries < self.max_retries:
-        countdown = min(600, 30 * 2 ** self.request.retries)
+        countdown = min(settings.KEYLEDGER_SYNC_RETRY_MAX_SECONDS, 30 * 2 ** self.request.retries)
         raise self.retry(countdown=countdown)
     return outcome.run.pk
+
+
+def _seconds_until_abandoned(run: SyncRun) -> int:
+    """Seconds until ``expire_abandoned_runs`` would release the account ``run`` holds.
+
+    Never more than the sync lock, which the broker's visibility timeout outlasts: a retry
+    waiting in a worker is not handed to a second one meanwhile.
+    """
+    lock = settings.KEYLEDGER_SYNC_LOCK_SECONDS
+    stale_at = run.heartbeat_at + timedelta(seconds=lock)
+    return max(1, min(lock, math.ceil((stale_at - timezone.now()).total_seconds()) + 1))
 
 
 @shared_task(ignore_result=True)
