@@ -8,8 +8,7 @@ uses, and judged by ``governance.iam_policy.analyse_permissions``.
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ParseError, ValidationError
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 from ..iam_policy import analyse_permissions
 from ..policy_input import KINDS, PolicyInputError, policies_from_request, verdict_fields
 from .base import api_exception_handler
+from .parsers import SafeJSONParser
 
 # -- what the OpenAPI schema says (the checking itself is policy_input's) ---------------------
 
@@ -62,17 +62,6 @@ _EXAMPLE = {"policies": [{
 }]}
 
 
-class _JSONParser(JSONParser):
-    """DRF's JSON parser, answering a 400 (not a 500) for nesting deeper than Python's
-    recursion limit: ``[[[[...`` is a few bytes per level, well inside the body limit."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.") from None
-
-
 # -- the view --------------------------------------------------------------------------------
 
 class PolicyCheckView(APIView):
@@ -80,7 +69,7 @@ class PolicyCheckView(APIView):
     be confined to known sources?"""
 
     renderer_classes = [JSONRenderer]
-    parser_classes = [_JSONParser]
+    parser_classes = [SafeJSONParser]  # JSON only: a policy document is JSON
     permission_classes = [IsAuthenticated]
 
     def get_exception_handler(self):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.models import Person
 from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, AuditEvent, ExceptionRequest
 from tests.factories import NOW, AccessKeyFactory, IamUserFactory, personas
@@ -185,6 +186,63 @@ def test_malformed_json_is_a_400_saying_so(people):
                                   content_type="application/json")
         assert response.status_code == 400, body
         assert response.json()
+
+
+def _api_posts() -> list[str]:
+    """Every API operation that reads a body, on objects that exist (withdraw reads none)."""
+    key = AccessKey.objects.get()
+    pending = ExceptionRequest.objects.create(
+        key=key, code="ROTATION_OVERDUE",
+        requested_by=Person.objects.get(email="owner@example.com"), justification="x",
+        expires_on=timezone.localdate() + timedelta(days=5), requested_at=timezone.now())
+    return [f"/api/v1/keys/{key.pk}/registration/", "/api/v1/exceptions/",
+            *(f"/api/v1/exceptions/{pending.pk}/{action}/"
+              for action in ("approve", "reject", "revoke")),
+            "/api/v1/policy-check/"]
+
+
+@pytest.mark.parametrize("body", [
+    '{"category": "\\ud800"}', '{"note": "ok \\udfff"}', '{"\\ud800": "x"}',
+    '{"policies": [{"name": "p", "kind": "user-inline", "document": {"Sid": "\\udc00"}}]}',
+    '[{"deep": [["\\ud83d"]]}]',
+], ids=["value", "note", "key", "policy-document", "nested"])
+def test_a_lone_surrogate_in_json_is_a_400_on_every_endpoint(people, body):
+    """``"\\ud800"`` is valid JSON syntax but no character: refused before any view reads it
+    (an error message quoting it could not even be encoded)."""
+    client = APIClient()
+    client.force_login(people["security"])
+    for path in _api_posts():
+        response = client.generic("POST", path, body, content_type="application/json")
+        assert response.status_code == 400, path
+        assert "lone surrogate" in response.json()["detail"], path
+
+
+def test_json_nested_too_deeply_is_a_400_on_every_endpoint(people):
+    """``[`` 100,000 times is 100 kB, well inside the body limit; json raises RecursionError."""
+    client = APIClient()
+    client.force_login(people["security"])
+    paths = _api_posts()
+    for body in ("[" * 100_000, '{"a":' * 100_000):
+        for path in paths:
+            response = client.generic("POST", path, body, content_type="application/json")
+            assert response.status_code == 400, path
+            assert "nested too deeply" in response.json()["detail"], path
+
+
+def test_a_surrogate_pair_is_a_character_and_accepted(people):
+    """A properly paired escape (``"\\ud83d\\ude00"``, one emoji) is valid text."""
+    key = AccessKey.objects.get()
+    client = APIClient()
+    client.force_login(people["owner"])
+    body = {name: "ok" for name in ("runs_where", "justification", "why_not_iam_role",
+                                    "why_not_identity_center", "why_not_sts",
+                                    "source_restriction", "rotation_procedure",
+                                    "deactivation_contact")}
+    raw = json.dumps({**body, "category": "other", "justification": "\U0001f600 build"})
+    response = client.generic("POST", f"/api/v1/keys/{key.pk}/registration/", raw,
+                              content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert response.json()["justification"] == "\U0001f600 build"
 
 
 def test_too_many_form_fields_are_refused_with_a_message(client, people):
