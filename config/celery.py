@@ -28,6 +28,10 @@ def beat_schedule(sync_interval_minutes: int) -> dict:
             "task": "governance.tasks.expire_exceptions",
             "schedule": crontab(minute=5),
         },
+        "forward-audit-events": {  # a no-op unless KEYLEDGER_AUDIT_SINK is set
+            "task": "governance.tasks.forward_audit_events",
+            "schedule": crontab(minute="*/5"),
+        },
         "verify-audit-chain-hourly": {
             "task": "governance.tasks.verify_audit_chain",
             "schedule": crontab(minute=50),

@@ -5,6 +5,7 @@ without DEBUG the app refuses to start on the built-in development key.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -279,6 +280,39 @@ KEYLEDGER_EXCEPTION_MAX_DAYS = env_int("KEYLEDGER_EXCEPTION_MAX_DAYS", 90, minim
 KEYLEDGER_SNAPSHOT_RETENTION_DAYS = env_int("KEYLEDGER_SNAPSHOT_RETENTION_DAYS", 800, minimum=400)
 KEYLEDGER_OWNER_TAG_KEYS = env_list("KEYLEDGER_OWNER_TAG_KEYS",
                                     ["owner", "Owner", "owner-email", "OwnerEmail"])
+
+# --- Audit sink (optional): every audit event shipped to a write-once store -----------------
+# Off unless set. "s3": JSON lines into an S3 bucket with Object Lock, each object retained
+# for KEYLEDGER_AUDIT_SINK_RETENTION_DAYS; "syslog": RFC 5424 JSON lines over TCP (never UDP,
+# which loses messages silently). Shipped after commit and every 5 minutes; a failed batch
+# is sent again, never skipped (governance/audit_sink.py, docs/DEPLOYMENT.md).
+KEYLEDGER_AUDIT_SINK = env_choice("KEYLEDGER_AUDIT_SINK", "", ("", "s3", "syslog"))
+KEYLEDGER_AUDIT_SINK_BUCKET = env_str("KEYLEDGER_AUDIT_SINK_BUCKET", "").strip()
+KEYLEDGER_AUDIT_SINK_PREFIX = env_str("KEYLEDGER_AUDIT_SINK_PREFIX", "keyledger-audit/").strip()
+KEYLEDGER_AUDIT_SINK_RETENTION_DAYS = env_int("KEYLEDGER_AUDIT_SINK_RETENTION_DAYS", 400,
+                                              minimum=1, maximum=36_500)
+KEYLEDGER_AUDIT_SINK_LOCK_MODE = env_choice("KEYLEDGER_AUDIT_SINK_LOCK_MODE", "COMPLIANCE",
+                                            ("COMPLIANCE", "GOVERNANCE"))
+KEYLEDGER_AUDIT_SINK_SYSLOG = env_str("KEYLEDGER_AUDIT_SINK_SYSLOG", "").strip()
+if KEYLEDGER_AUDIT_SINK == "s3" and not KEYLEDGER_AUDIT_SINK_BUCKET:
+    raise ImproperlyConfigured("KEYLEDGER_AUDIT_SINK=s3 needs KEYLEDGER_AUDIT_SINK_BUCKET, a "
+                               "bucket created with Object Lock enabled.")
+if KEYLEDGER_AUDIT_SINK_BUCKET and KEYLEDGER_AUDIT_SINK != "s3":
+    raise ImproperlyConfigured("KEYLEDGER_AUDIT_SINK_BUCKET is set but KEYLEDGER_AUDIT_SINK is "
+                               f"{KEYLEDGER_AUDIT_SINK or 'empty (off)'!r}: set it to s3.")
+if KEYLEDGER_AUDIT_SINK_SYSLOG and KEYLEDGER_AUDIT_SINK != "syslog":
+    raise ImproperlyConfigured("KEYLEDGER_AUDIT_SINK_SYSLOG is set but KEYLEDGER_AUDIT_SINK is "
+                               f"{KEYLEDGER_AUDIT_SINK or 'empty (off)'!r}: set it to syslog.")
+if KEYLEDGER_AUDIT_SINK == "syslog":
+    _syslog = urlsplit(KEYLEDGER_AUDIT_SINK_SYSLOG)
+    try:
+        _syslog_port = _syslog.port
+    except ValueError:
+        _syslog_port = None
+    if _syslog.scheme != "tcp" or not _syslog.hostname or not _syslog_port:
+        raise ImproperlyConfigured(
+            f"KEYLEDGER_AUDIT_SINK_SYSLOG={KEYLEDGER_AUDIT_SINK_SYSLOG!r} must be "
+            "tcp://HOST:PORT (UDP would lose events without a word).")
 
 # --- Notifications (notifications/) ----------------------------------------------------------
 # Links in e-mails and chat posts are absolute: the address people open Keyledger at.

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
@@ -57,7 +58,16 @@ def audit(*, actor, action: str, obj=None, object_type: str = "", object_id: str
               "object_type": event.object_type, "object_id": event.object_id,
               "audit_event_id": event.pk, "hash": event.hash}
     transaction.on_commit(lambda: log.info("%s", event.summary, extra=fields), using=using)
+    if settings.KEYLEDGER_AUDIT_SINK:
+        transaction.on_commit(_forward_to_sink, using=using)
     return event
+
+
+def _forward_to_sink() -> None:
+    """After commit: ship to the write-once sink (a task; in-process without a broker)."""
+    from .tasks import forward_audit_events
+
+    forward_audit_events.delay()
 
 
 def audit_chain_verify(*, batch: int = 2000) -> AuditVerification:

@@ -35,7 +35,8 @@ def _json_value(value):
     return value
 
 
-def _utc(at: datetime) -> str:
+def utc_text(at: datetime) -> str:
+    """The instant as hashed and shipped: UTC, microseconds, e.g. 2025-01-31T09:00:00.000000Z."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -45,7 +46,7 @@ def canonical(content: dict, prev_hash: str) -> bytes:
     """The bytes hashed: sorted keys, no spaces, UTF-8, JSON values normalised as stored."""
     document = {
         "v": CHAIN_VERSION,
-        "at": _utc(content["at"]),
+        "at": utc_text(content["at"]),
         "actor_id": content["actor_id"],
         **{name: content[name] for name in ("actor_label", "action", "object_type",
                                             "object_id", "summary")},
@@ -121,7 +122,7 @@ def walk(rows: Iterable[dict], anchor: Anchor | None = None) -> ChainReport:
             if row["hash"] != anchor.hash:
                 return broken(row, f"has hash {_short(row['hash'])}, not "
                                    f"{_short(anchor.hash)} as when it was verified at "
-                                   f"{_utc(anchor.verified_at)}: the chain was rewritten "
+                                   f"{utc_text(anchor.verified_at)}: the chain was rewritten "
                                    "up to here")
         prev_hash, prev_id = row["hash"], row["id"]
     if not anchor_seen:
@@ -129,7 +130,7 @@ def walk(rows: Iterable[dict], anchor: Anchor | None = None) -> ChainReport:
             ok=False, events=count, head_id=prev_id, head_hash=prev_hash,
             broken_id=anchor.event_id, broken_at=None,
             problem=f"is gone: it was the newest event when the chain was verified at "
-                    f"{_utc(anchor.verified_at)}, so events were removed from the end")
+                    f"{utc_text(anchor.verified_at)}, so events were removed from the end")
     return ChainReport(ok=True, events=count, head_id=prev_id, head_hash=prev_hash)
 
 

@@ -381,6 +381,25 @@ class AuditVerification(models.Model):
         return f"{self.checked_at:%Y-%m-%d %H:%M} {state}"
 
 
+class AuditForwarding(models.Model):
+    """How far the audit log has been shipped to one write-once sink (governance.audit_sink).
+
+    Every event with an id up to ``last_event_id`` has been delivered; the next run ships the
+    ones after it. A failed run changes only the failure fields, so nothing is skipped.
+    """
+
+    sink = models.CharField(max_length=300, unique=True,
+                            help_text="Where to: s3://bucket/prefix or syslog+tcp://host:port.")
+    last_event_id = models.BigIntegerField(default=0)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0, help_text="Failed runs in a row.")
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self):
+        return f"{self.sink} through #{self.last_event_id}"
+
+
 # -- governance state (findings, ownership, purpose, exceptions, history) ------------------
 
 class Finding(models.Model):

@@ -95,3 +95,12 @@ def verify_audit_chain() -> bool:
     from .audit import audit_chain_verify
 
     return audit_chain_verify().ok
+
+
+@shared_task(ignore_result=True)
+def forward_audit_events() -> int:
+    """After each decision and every 5 minutes: ship the audit events the write-once sink
+    does not have yet. A failure is recorded and logged, and the next run sends them again."""
+    from .audit_sink import audit_events_forward
+
+    return audit_events_forward().shipped

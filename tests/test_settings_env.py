@@ -87,3 +87,32 @@ def test_a_migrate_database_url_that_does_not_fit_stops_start_up(tmp_path, envir
                                                                    message):
     status, _out, err = settings_in_a_new_process(tmp_path, "s.DEBUG", **environment)
     assert status != 0 and message in err
+
+
+def test_the_audit_sink_is_off_unless_set_and_reads_its_settings(tmp_path):
+    expression = "repr((s.KEYLEDGER_AUDIT_SINK, s.KEYLEDGER_AUDIT_SINK_RETENTION_DAYS))"
+    assert settings_in_a_new_process(tmp_path, expression)[:2] == (0, "('', 400)")
+    status, out, err = settings_in_a_new_process(
+        tmp_path, expression, KEYLEDGER_AUDIT_SINK="s3", KEYLEDGER_AUDIT_SINK_BUCKET="archive",
+        KEYLEDGER_AUDIT_SINK_RETENTION_DAYS="2555")
+    assert (status, out) == (0, "('s3', 2555)"), err
+
+
+@pytest.mark.parametrize("environment, message", [
+    ({"KEYLEDGER_AUDIT_SINK": "kafka"}, "KEYLEDGER_AUDIT_SINK='kafka' must be one of"),
+    ({"KEYLEDGER_AUDIT_SINK": "s3"}, "KEYLEDGER_AUDIT_SINK=s3 needs KEYLEDGER_AUDIT_SINK_BUCKET"),
+    ({"KEYLEDGER_AUDIT_SINK_BUCKET": "archive"}, "set it to s3"),
+    ({"KEYLEDGER_AUDIT_SINK": "s3", "KEYLEDGER_AUDIT_SINK_BUCKET": "archive",
+      "KEYLEDGER_AUDIT_SINK_LOCK_MODE": "LEGAL_HOLD"}, "KEYLEDGER_AUDIT_SINK_LOCK_MODE"),
+    ({"KEYLEDGER_AUDIT_SINK": "s3", "KEYLEDGER_AUDIT_SINK_BUCKET": "archive",
+      "KEYLEDGER_AUDIT_SINK_RETENTION_DAYS": "0"}, "KEYLEDGER_AUDIT_SINK_RETENTION_DAYS=0"),
+    ({"KEYLEDGER_AUDIT_SINK": "syslog"}, "must be tcp://HOST:PORT"),
+    ({"KEYLEDGER_AUDIT_SINK": "syslog", "KEYLEDGER_AUDIT_SINK_SYSLOG": "udp://logs:514"},
+     "UDP would lose events"),
+    ({"KEYLEDGER_AUDIT_SINK": "syslog", "KEYLEDGER_AUDIT_SINK_SYSLOG": "tcp://logs:port"},
+     "must be tcp://HOST:PORT"),
+    ({"KEYLEDGER_AUDIT_SINK_SYSLOG": "tcp://logs:514"}, "set it to syslog"),
+])
+def test_a_bad_audit_sink_setting_stops_start_up(tmp_path, environment, message):
+    status, _out, err = settings_in_a_new_process(tmp_path, "s.DEBUG", **environment)
+    assert status != 0 and message in err, err[-500:]

@@ -7,7 +7,8 @@ from django.db.models import Q
 from django.shortcuts import render
 
 from ..access import is_security
-from ..models import AuditEvent, AuditVerification
+from ..audit_sink import configured_sink
+from ..models import AuditEvent, AuditForwarding, AuditVerification
 from ..untrusted import query_text
 from .paging import page_of
 
@@ -34,10 +35,14 @@ def audit_log(request):
 
 
 def chain_state() -> dict:
-    """The last verification of the hash chain and how many events came after its head: two
-    indexed queries, never a walk (the hourly task and ``verify_audit`` walk the chain)."""
+    """The last verification of the hash chain, how many events came after its head, and how
+    far the write-once sink has them: indexed queries, never a walk (the hourly task and
+    ``verify_audit`` walk the chain)."""
     verification = AuditVerification.objects.order_by("-id").first()
     since = None
     if verification is not None and verification.ok:
         since = AuditEvent.objects.filter(id__gt=verification.head_event_id or 0).count()
-    return {"verification": verification, "unverified_events": since}
+    sink = configured_sink()
+    forwarding = sink and (AuditForwarding.objects.filter(sink=sink.name).first()
+                           or AuditForwarding(sink=sink.name))
+    return {"verification": verification, "unverified_events": since, "forwarding": forwarding}

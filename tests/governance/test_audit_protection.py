@@ -16,6 +16,7 @@ import secrets
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import psycopg
 import pytest
 from django.core.management import call_command
@@ -32,7 +33,7 @@ from accounts.tokens import api_token_create
 from governance.app_role import AppRoleError, app_role_setup
 from governance.audit import audit, audit_chain_verify
 from governance.evaluation import evaluate_keys
-from governance.models import AccessKey, AuditEvent, SyncRun
+from governance.models import AccessKey, AuditEvent, AuditForwarding, SyncRun
 from governance.services.accounts import account_add, account_set_enabled
 from governance.services.exceptions import exception_approve, exception_request
 from governance.services.keys import owner_assign
@@ -130,13 +131,18 @@ def test_the_app_role_appends_and_reads_audit_events(app_role):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_app_does_its_work_as_the_app_role(app_role, aws, client, settings):
-    """Sync, evaluation, every kind of governance decision, sign-in and the pages, with the
-    ORM connected as the app role: the grants are enough for everything the app does."""
+    """Sync, evaluation, every kind of governance decision, sign-in, the pages, verifying
+    the chain and shipping to the sink, with the ORM connected as the app role: the grants
+    are enough for everything the app does."""
     iam = account_clients(ACCOUNT).client("iam")
     iam.create_user(UserName="deploy", Tags=[{"Key": "owner", "Value": "owner@example.com"}])
     key_id = iam.create_access_key(UserName="deploy")["AccessKey"]["AccessKeyId"]
     iam_backends[ACCOUNT]["aws"].access_keys[key_id].create_date = (
         datetime.now(UTC).replace(microsecond=0) - timedelta(days=200))
+    boto3.client("s3", region_name="us-east-1").create_bucket(
+        Bucket="keyledger-audit-archive", ObjectLockEnabledForBucket=True)
+    settings.KEYLEDGER_AUDIT_SINK = "s3"  # each decision is shipped after commit, as the app
+    settings.KEYLEDGER_AUDIT_SINK_BUCKET = "keyledger-audit-archive"
 
     with django_connected_as(app_role):
         with connection.cursor() as cursor:
@@ -167,6 +173,8 @@ def test_the_app_does_its_work_as_the_app_role(app_role, aws, client, settings):
         actions = set(AuditEvent.objects.values_list("action", flat=True))
         assert audit_chain_verify().ok
         call_command("verify_audit", stdout=io.StringIO())
+        newest = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+        assert AuditForwarding.objects.get().last_event_id == newest
 
     assert {"account.add", "key.assign_owner", "exception.request", "exception.approve",
             "api_token.create", "account.disable"} <= actions
