@@ -64,10 +64,18 @@ def audit(*, actor, action: str, obj=None, object_type: str = "", object_id: str
 
 
 def _forward_to_sink() -> None:
-    """After commit: ship to the write-once sink (a task; in-process without a broker)."""
+    """After commit: ship to the write-once sink (a task; in-process without a broker).
+
+    The decision has committed whatever happens here: a broker that cannot take the task
+    only delays shipping until the 5-minute schedule, so it is logged, never raised.
+    """
     from .tasks import forward_audit_events
 
-    forward_audit_events.delay()
+    try:
+        forward_audit_events.delay()
+    except Exception as exc:  # noqa: BLE001 - any broker failure; the schedule catches up
+        log.warning("audit events not queued for the sink (%s); the 5-minute run ships them",
+                    exc, extra={"event": "audit_sink_failed"})
 
 
 def audit_chain_verify(*, batch: int = 2000) -> AuditVerification:

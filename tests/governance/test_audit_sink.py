@@ -251,3 +251,21 @@ def test_without_put_object_the_failure_names_it(host_granted):
     with enable_iam_authentication():
         result = audit_events_forward()
     assert result.shipped == 0 and "AccessDenied on s3:PutObject" in result.error
+
+
+def test_a_broker_that_cannot_take_the_task_delays_shipping_but_never_the_decision(
+        s3_sink, monkeypatch, django_capture_on_commit_callbacks):
+    from governance import tasks
+
+    lock_bucket()
+
+    def down():
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(tasks.forward_audit_events, "delay", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        event = write(1)[0]  # committed, and no exception reaches the caller
+
+    assert shipped_lines(s3_sink) == []
+    assert audit_events_forward().shipped == 1  # the 5-minute run
+    assert [line["id"] for line in shipped_lines(s3_sink)] == [event.pk]
