@@ -9,7 +9,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.viewsets import GenericViewSet
 
 from ..access import is_security
-from ..errors import GovernanceError, NotAllowed
+from ..errors import Conflict, GovernanceError, NotAllowed
 
 
 class ApiPagination(PageNumberPagination):
@@ -26,6 +26,14 @@ class IsSecurityTeam(BasePermission):
         return is_security(request.user)
 
 
+class Clashed(exceptions.APIException):
+    """Someone else changed the object at the same moment; nothing was written."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Someone else changed this at the same moment; look again and retry."
+    default_code = "conflict"
+
+
 class Refused(exceptions.APIException):
     """A governance rule refused the action; the detail says which, for the person."""
 
@@ -35,7 +43,7 @@ class Refused(exceptions.APIException):
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, after turning the services' errors into 400 / 403 with their reason,
+    """DRF's handler, after turning the services' errors into 400 / 403 / 409 with their reason,
     and Django's refusal of a form with too many fields into a JSON 400 that says so rather
     than Django's empty HTML one. (Too large a body never gets here: see
     ``governance.untrusted.RequestBodyLimitMiddleware``.)"""
@@ -43,6 +51,8 @@ def api_exception_handler(exc, context):
         exc = exceptions.ParseError("Too many form fields in the request body.")
     elif isinstance(exc, NotAllowed):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, Conflict):
+        exc = Clashed(str(exc))
     elif isinstance(exc, GovernanceError):
         exc = Refused(str(exc))
     return drf_exception_handler(exc, context)

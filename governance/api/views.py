@@ -2,7 +2,7 @@
 object outside their scope is a 404, and every write goes through a governance service."""
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -54,11 +54,15 @@ class KeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
 
-    @extend_schema(request=RegistrationSerializer, responses={201: RegistrationSerializer})
+    @extend_schema(request=RegistrationSerializer, responses={
+        201: RegistrationSerializer,
+        409: OpenApiResponse(description="someone else registered the key's purpose at the "
+                                         "same moment; nothing was saved")})
     @action(detail=True, methods=["post"], url_path="registration",
             serializer_class=RegistrationSerializer)
     def registration(self, request, pk=None):
-        """Register (or re-register) the key's purpose; the owner or the security team."""
+        """Register (or re-register) the key's purpose; the owner or the security team.
+        409 when another registration of the key was saved at the same moment."""
         key = self.get_object()
         data = RegistrationSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -4,14 +4,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services import person_update
 
 from ..access import can_manage_key, is_security
 from ..audit import audit
-from ..errors import GovernanceError, NotAllowed
+from ..errors import Conflict, GovernanceError, NotAllowed
 from ..evaluation import evaluate_keys, keys_of_people
 from ..models import AccessKey, PurposeCategory, Registration
 
@@ -56,12 +56,22 @@ class RegistrationInput:
     deactivation_contact: str
 
 
+REGISTERED_MEANWHILE = ("someone else registered this key's purpose at the same moment; "
+                        "nothing of yours was saved: review the current registration and "
+                        "submit again")
+
+
 @transaction.atomic
 def purpose_register(*, actor, key: AccessKey, data: RegistrationInput) -> Registration:
     """Register (or re-register) a key's purpose; the registrant becomes its owner.
 
     Every field is required: a key exists only once a role, Identity Center and STS /
     Roles Anywhere have each been ruled out, with the reason.
+
+    Two registrations of one key at the same moment: the first to commit wins; the other
+    raises ``Conflict`` and writes nothing (it would replace a registration its author never
+    saw). The database decides: superseding the registration read is conditional, and at
+    most one current registration per key is a constraint.
     """
     if key.removed_at is not None:
         raise GovernanceError("this key no longer exists in AWS")
@@ -75,15 +85,24 @@ def purpose_register(*, actor, key: AccessKey, data: RegistrationInput) -> Regis
     now = timezone.now()
     previous = Registration.objects.filter(key=key, superseded_at__isnull=True).first()
     if previous:
-        previous.superseded_at = now
-        previous.save(update_fields=["superseded_at"])
+        # Waits for a concurrent registration that superseded it too, then matches no row.
+        superseded = Registration.objects.filter(
+            pk=previous.pk, superseded_at__isnull=True).update(superseded_at=now)
+        if not superseded:
+            raise Conflict(REGISTERED_MEANWHILE)
     owner = actor if not is_security(actor) or key.owner_id is None else key.owner
-    registration = Registration.objects.create(
-        key=key, owner=owner, registered_at=now,
-        review_due_on=now.date() + timedelta(days=settings.KEYLEDGER_PURPOSE_REVIEW_DAYS),
-        category=data.category,
-        **{name: getattr(data, name).strip() for name in REGISTRATION_TEXT_FIELDS},
-    )
+    try:
+        with transaction.atomic():  # waits for a concurrent first registration to end
+            registration = Registration.objects.create(
+                key=key, owner=owner, registered_at=now,
+                review_due_on=now.date() + timedelta(days=settings.KEYLEDGER_PURPOSE_REVIEW_DAYS),
+                category=data.category,
+                **{name: getattr(data, name).strip() for name in REGISTRATION_TEXT_FIELDS},
+            )
+    except IntegrityError:
+        if Registration.objects.filter(key=key, superseded_at__isnull=True).exists():
+            raise Conflict(REGISTERED_MEANWHILE) from None
+        raise
     if key.assigned_owner_id != owner.pk:
         key.assigned_owner = owner
         key.save(update_fields=["assigned_owner"])

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
 from ..access import can_manage_key, is_security
-from ..errors import GovernanceError
+from ..errors import Conflict, GovernanceError
 from ..forms import ALTERNATIVE_FIELDS, RegistrationForm
 from ..selectors import visible_key_or_404
 from ..services.keys import purpose_register
@@ -14,15 +14,23 @@ from ..services.keys import purpose_register
 
 @login_required
 def key_register(request, pk: int):
-    """Register or update a key's purpose; 404 outside scope, 403 for onlookers."""
+    """Register or update a key's purpose; 404 outside scope, 403 for onlookers.
+
+    When someone else registered it at the same moment (409), the form comes back with what
+    the person typed, under the registration that now stands.
+    """
     key = visible_key_or_404(request.user, pk)
     if not can_manage_key(request.user, key):
         raise PermissionDenied("Only the key's owner or the security team can register it.")
     current = key.registrations.filter(superseded_at__isnull=True).first()
     form = RegistrationForm(request.POST or None, initial=RegistrationForm.initial_from(current))
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             purpose_register(actor=request.user, key=key, data=form.registration_input())
+        except Conflict as exc:
+            form.add_error(None, str(exc))
+            current, status = key.registrations.filter(superseded_at__isnull=True).first(), 409
         except GovernanceError as exc:
             form.add_error(None, str(exc))
         else:
@@ -34,4 +42,4 @@ def key_register(request, pk: int):
         "details": [form[name] for name in ("source_restriction", "rotation_procedure",
                                             "deactivation_contact")],
         "becomes_owner": is_security(request.user) and key.owner_id is None,
-    }, status=400 if form.errors else 200)
+    }, status=400 if form.errors and status == 200 else status)
