@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Person
 
 from .models import ExceptionRequest, Registration
-from .services.exceptions import expiry_problem
+from .services.exceptions import approval_expiry_problem, expiry_problem
 from .services.keys import REGISTRATION_TEXT_FIELDS, RegistrationInput
 
 REGISTRATION_FIELDS = ("category",) + REGISTRATION_TEXT_FIELDS
@@ -122,11 +122,12 @@ class ApproveForm(forms.Form):
         self.exception = exception
 
     def clean_expires_on(self):
-        value = _checked_expiry(self.cleaned_data["expires_on"])
-        if value is not None and value > self.exception.expires_on:
-            raise forms.ValidationError(
-                f"An approval may shorten the requested expiry "
-                f"({self.exception.expires_on:%Y-%m-%d}), not extend it.")
+        """A shorter expiry, by the service's rule (which checks it again on approval)."""
+        value = self.cleaned_data["expires_on"]
+        if value is not None:
+            problem = approval_expiry_problem(self.exception, value, timezone.localdate())
+            if problem:
+                raise forms.ValidationError(problem[0].upper() + problem[1:] + ".")
         return value
 
 

@@ -497,10 +497,11 @@ class ExceptionRequestQuerySet(models.QuerySet):
                            | self._decidable_q(person)).distinct()
 
     def awaiting_decision_by(self, person) -> "ExceptionRequestQuerySet":
-        """Pending requests this person may decide (never their own)."""
+        """Pending requests this person may decide (never their own, nor on keys they own)."""
         if not (person and person.is_authenticated and person.is_active):
             return self.none()
-        pending = self.filter(status="requested").exclude(requested_by=person)
+        pending = (self.filter(status="requested").exclude(requested_by=person)
+                   .exclude(key__owner=person))
         if person.is_security:
             return pending
         return pending.filter(self._decidable_q(person))
@@ -537,6 +538,12 @@ class ExceptionRequest(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="exception_decisions")
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The key's resolved owner when the decision was recorded (Postgres: written by a
+    # trigger from the key row, migration 0012); never the decider. Empty when the key had
+    # no owner, and for decisions recorded before 0012.
+    key_owner_at_decision = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False,
+        on_delete=models.PROTECT, related_name="+")
     decision_note = models.TextField(max_length=2000, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
@@ -551,6 +558,10 @@ class ExceptionRequest(models.Model):
             ),
             models.CheckConstraint(condition=~Q(decided_by=models.F("requested_by")),
                                    name="exception_not_self_decided"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "rejected"],
+                             decided_by=models.F("key_owner_at_decision")),
+                name="exception_not_decided_by_key_owner"),
         ]
         indexes = [models.Index(fields=["status", "expires_on"])]
 

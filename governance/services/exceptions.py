@@ -41,9 +41,29 @@ def _reevaluate(exception: ExceptionRequest) -> None:
 
 
 def _locked(exception: ExceptionRequest) -> ExceptionRequest:
-    """Re-read the row under a lock so two deciders cannot both act on one request."""
-    return (ExceptionRequest.objects.select_for_update(of=("self",))
+    """Re-read the request and its key under a lock: two deciders cannot both act on one
+    request, and the key's owner cannot change between the check and the decision."""
+    return (ExceptionRequest.objects.select_for_update(no_key=True, of=("self", "key"))
             .select_related("key", "requested_by__manager").get(pk=exception.pk))
+
+
+def approval_expiry_problem(exception: ExceptionRequest, expires_on: date | None,
+                            today: date) -> str:
+    """Why approving ``exception`` (optionally until ``expires_on``) is not allowed, or ''.
+
+    An approval may shorten the requested expiry, never extend it; the expiry it approves
+    must be valid today (in the future, within the longest exception), so a request whose
+    expiry has passed cannot be approved: the requester asks again.
+    """
+    requested = exception.expires_on
+    if requested <= today:
+        when = "has passed" if requested < today else "is today, not in the future"
+        return (f"the requested expiry ({requested:%Y-%m-%d}) {when}; reject the request and "
+                "ask for a new one")
+    if expires_on is not None and expires_on > requested:
+        return (f"an approval may shorten the requested expiry ({requested:%Y-%m-%d}), "
+                "not extend it")
+    return expiry_problem(expires_on or requested, today)
 
 
 @transaction.atomic
@@ -80,17 +100,18 @@ def _decide(*, actor, exception: ExceptionRequest, status: str, note: str,
     exception = _locked(exception)
     if exception.status != Status.REQUESTED:
         raise GovernanceError(f"this request is already {exception.status}")
-    refusal = decision_refusal(actor, exception.requested_by)
+    refusal = decision_refusal(actor, exception)
     if refusal:
         raise NotAllowed(refusal)
     before = _state(exception)
-    if expires_on is not None:
-        problem = expiry_problem(expires_on, timezone.localdate())
+    if status == Status.APPROVED:
+        problem = approval_expiry_problem(exception, expires_on, timezone.localdate())
         if problem:
             raise GovernanceError(problem)
-        exception.expires_on = expires_on
+        exception.expires_on = expires_on or exception.expires_on
     now = timezone.now()
     exception.status, exception.decided_by, exception.decided_at = status, actor, now
+    exception.key_owner_at_decision_id = exception.key.owner_id  # Postgres: set by trigger too
     exception.decision_note = note.strip()
     if status == Status.REJECTED:
         exception.closed_at = now
@@ -105,7 +126,8 @@ def _decide(*, actor, exception: ExceptionRequest, status: str, note: str,
 @transaction.atomic
 def exception_approve(*, actor, exception: ExceptionRequest, note: str = "",
                       expires_on: date | None = None) -> ExceptionRequest:
-    """Approve, optionally shortening the expiry; the key's finding becomes excepted."""
+    """Approve, optionally shortening the expiry (``approval_expiry_problem``); the key's
+    finding becomes excepted."""
     return _decide(actor=actor, exception=exception, status=Status.APPROVED, note=note,
                    expires_on=expires_on)
 
@@ -142,7 +164,7 @@ def exception_revoke(*, actor, exception: ExceptionRequest, note: str) -> Except
     if exception.status != Status.APPROVED:
         raise GovernanceError(f"only an approved exception can be revoked; this one is "
                               f"{exception.status}")
-    if decision_refusal(actor, exception.requested_by) and not is_security(actor):
+    if decision_refusal(actor, exception) and not is_security(actor):
         raise NotAllowed("only the security team or the requester's approver can revoke")
     if not note.strip():
         raise GovernanceError("say why the exception is revoked")

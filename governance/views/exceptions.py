@@ -116,7 +116,7 @@ def _may(action: str, person, exception: ExceptionRequest) -> bool:
     """
     if action == "withdraw":
         return person.pk == exception.requested_by_id or is_security(person)
-    refusal = decision_refusal(person, exception.requested_by)
+    refusal = decision_refusal(person, exception)
     return not refusal or (action == "revoke" and is_security(person))
 
 
@@ -137,7 +137,7 @@ def _detail_page(request, exception: ExceptionRequest, bound: dict, status: int 
                                             object_id=str(exception.pk)).order_by("at", "id"),
         "actions": _available_actions(person, exception, bound),
         "own_request": person.pk == exception.requested_by_id,
-        "refusal": decision_refusal(person, exception.requested_by),
+        "refusal": decision_refusal(person, exception),
     }, status=status)
 
 

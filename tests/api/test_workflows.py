@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from governance.models import AccessKey, AuditEvent, ExceptionRequest, Finding, Registration
+from tests.api.conftest import owned_key
 
 pytestmark = pytest.mark.django_db
 
@@ -182,3 +183,49 @@ def test_awaiting_lists_what_the_person_may_decide(api, world):
     assert api(people["owner"]).get("/api/v1/exceptions/?awaiting=true").json()["count"] == 0
     bad = api(people["owner"]).get("/api/v1/exceptions/?awaiting=maybe")
     assert bad.status_code == 400 and "awaiting" in bad.json()
+
+
+# -- the key's owner never decides; an approval never extends nor approves a passed expiry ---
+
+def test_the_keys_owner_cannot_decide_an_exception_on_it(api, world):
+    people, _keys, _ = world
+    key = owned_key("boss@example.com")  # the manager's own key
+    exception_id = request_exception(api(people["security"]), key).json()["id"]
+    for action, data in (("approve", {}), ("reject", {"note": "no"})):
+        refused = api(people["manager"]).post(f"/api/v1/exceptions/{exception_id}/{action}/",
+                                              data, format="json")
+        assert refused.status_code == 403, action
+        assert "you own this key" in refused.json()["detail"], action
+    assert ExceptionRequest.objects.get(pk=exception_id).status == "requested"
+    awaiting = api(people["manager"]).get("/api/v1/exceptions/?awaiting=true").json()
+    assert exception_id not in [e["id"] for e in awaiting["results"]]
+    approved = api(people["other_manager"]).post(f"/api/v1/exceptions/{exception_id}/approve/")
+    assert approved.status_code == 200 and approved.json()["decided_by"] == "boss2@example.com"
+
+
+def test_an_api_approval_cannot_extend_the_requested_expiry(api, world):
+    people, keys, _ = world
+    exception_id = request_exception(api(people["owner"]), keys["owner"], days=10).json()["id"]
+    url = f"/api/v1/exceptions/{exception_id}/approve/"
+    for later in (11, 90):
+        refused = api(people["manager"]).post(url, {"expires_on": in_days(later)},
+                                              format="json")
+        assert refused.status_code == 400, later
+        assert "not extend it" in refused.json()["detail"], later
+    exception = ExceptionRequest.objects.get(pk=exception_id)
+    assert exception.status == "requested" and exception.expires_on.isoformat() == in_days(10)
+    shorter = api(people["manager"]).post(url, {"expires_on": in_days(5)}, format="json")
+    assert shorter.status_code == 200 and shorter.json()["expires_on"] == in_days(5)
+
+
+@pytest.mark.parametrize("days_ago", [0, 1, 20])
+def test_an_api_approval_of_a_request_whose_expiry_passed_is_400(api, world, days_ago):
+    people, keys, _ = world
+    exception_id = request_exception(api(people["owner"]), keys["owner"], days=10).json()["id"]
+    ExceptionRequest.objects.filter(pk=exception_id).update(expires_on=in_days(-days_ago))
+    url = f"/api/v1/exceptions/{exception_id}/approve/"
+    for data in ({}, {"expires_on": in_days(5)}):
+        refused = api(people["manager"]).post(url, data, format="json")
+        assert refused.status_code == 400
+        assert "reject the request and ask for a new one" in refused.json()["detail"]
+    assert ExceptionRequest.objects.get(pk=exception_id).status == "requested"

@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+import governance.services.exceptions as exception_services
 from governance.errors import GovernanceError, NotAllowed
 from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, AuditEvent, ExceptionRequest, Finding
@@ -22,7 +24,7 @@ from governance.services.keys import (
     person_deactivate,
     purpose_register,
 )
-from tests.factories import NOW, AccessKeyFactory, IamUserFactory, personas
+from tests.factories import NOW, AccessKeyFactory, IamUserFactory, PersonFactory, personas
 
 pytestmark = pytest.mark.django_db
 
@@ -243,6 +245,140 @@ def test_expiry_reopens_the_finding_and_is_audited(people, overdue):
     assert "ROTATION_OVERDUE" in overdue.open_codes and overdue.compliance == "non_compliant"
     event = AuditEvent.objects.get(action="exception.expire")
     assert event.actor is None and event.actor_label == "system"
+
+
+# -- the key's owner never decides; an approval never extends nor approves a passed expiry ---
+
+@pytest.fixture
+def bosss_key(people):
+    """A key the manager owns (owner tag), 200 days old; the security team asks to waive."""
+    key = owned_key("boss@example.com", created_at=NOW - timedelta(days=200))
+    assert key.owner == people["manager"]
+    return key, waive(people["security"], key)  # security has no manager: any manager decides
+
+
+@pytest.mark.parametrize("decide", [
+    lambda actor, request: exception_approve(actor=actor, exception=request),
+    lambda actor, request: exception_reject(actor=actor, exception=request, note="no"),
+], ids=["approve", "reject"])
+def test_the_keys_owner_may_not_decide_an_exception_on_it(people, bosss_key, decide):
+    _key, request = bosss_key
+    with pytest.raises(NotAllowed, match="you own this key"):
+        decide(people["manager"], request)
+    request.refresh_from_db()
+    assert request.status == "requested" and request.decided_by is None
+    assert not AuditEvent.objects.filter(action__in=["exception.approve",
+                                                     "exception.reject"]).exists()
+    decide(people["other_manager"], request)  # any other manager may
+    request.refresh_from_db()
+    assert request.decided_by == people["other_manager"]
+    assert request.key_owner_at_decision == people["manager"]  # recorded with the decision
+
+
+def test_a_security_member_who_owns_the_key_may_not_decide_either(people):
+    owner = PersonFactory(email="sec-owner@example.com", roles=["security"])
+    key = owned_key("sec-owner@example.com", created_at=NOW - timedelta(days=200))
+    request = waive(people["security"], key)
+    with pytest.raises(NotAllowed, match="you own this key"):
+        exception_approve(actor=owner, exception=request)
+    assert ExceptionRequest.objects.get(pk=request.pk).status == "requested"
+
+
+def test_when_the_requesters_manager_owns_the_key_only_security_decides(people):
+    requester = PersonFactory(email="sec2@example.com", roles=["security"],
+                              manager=people["manager"])
+    key = owned_key("boss@example.com", created_at=NOW - timedelta(days=200))
+    request = waive(requester, key)
+    with pytest.raises(NotAllowed, match="you own this key"):
+        exception_approve(actor=people["manager"], exception=request)
+    with pytest.raises(NotAllowed, match="only the security team can decide"):
+        exception_approve(actor=people["other_manager"], exception=request)
+    exception_approve(actor=people["security"], exception=request)
+
+
+def test_the_owner_is_the_one_at_decision_time(people, bosss_key):
+    """Ownership is read when deciding: handing the key over frees the former owner to
+    decide, and makes the new owner one who may not."""
+    key, request = bosss_key
+    owner_assign(actor=people["security"], key=key, person=people["other_manager"])
+    with pytest.raises(NotAllowed, match="you own this key"):
+        exception_approve(actor=people["other_manager"], exception=request)
+    exception_approve(actor=people["manager"], exception=request)
+    request.refresh_from_db()
+    assert request.key_owner_at_decision == people["other_manager"]
+
+
+def test_the_awaiting_list_leaves_out_requests_on_the_persons_own_keys(people, bosss_key):
+    _key, request = bosss_key
+    assert request not in ExceptionRequest.objects.awaiting_decision_by(people["manager"])
+    assert request in ExceptionRequest.objects.awaiting_decision_by(people["other_manager"])
+
+
+def test_the_database_refuses_a_decision_by_the_keys_owner(people, bosss_key, monkeypatch):
+    """Whatever the code does: a raw update, or the service with its check removed."""
+    _key, request = bosss_key
+    decided = {"status": "approved", "decided_by": people["manager"],
+               "decided_at": timezone.now()}
+    for status in ("approved", "rejected"):
+        with pytest.raises(IntegrityError, match="exception_not_decided_by_key_owner|owner"), \
+                transaction.atomic():
+            ExceptionRequest.objects.filter(pk=request.pk).update(
+                **{**decided, "status": status, "key_owner_at_decision": None})
+    monkeypatch.setattr(exception_services, "decision_refusal", lambda actor, exception: "")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        exception_approve(actor=people["manager"], exception=request)
+    assert ExceptionRequest.objects.get(pk=request.pk).status == "requested"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="Postgres trigger")
+def test_the_database_records_the_owner_itself_and_keeps_it(people, bosss_key):
+    """The owner at decision time comes from the key row, not from the statement, and no
+    later update rewrites it (revoking after the key changed hands still works)."""
+    key, request = bosss_key
+    ExceptionRequest.objects.filter(pk=request.pk).update(
+        status="approved", decided_by=people["other_manager"], decided_at=timezone.now(),
+        key_owner_at_decision=people["security"])
+    request.refresh_from_db()
+    assert request.key_owner_at_decision == people["manager"]
+    ExceptionRequest.objects.filter(pk=request.pk).update(key_owner_at_decision=None)
+    request.refresh_from_db()
+    assert request.key_owner_at_decision == people["manager"]
+    owner_assign(actor=people["security"], key=key, person=people["other_manager"])
+    exception_revoke(actor=people["security"], exception=request, note="handed over")
+    assert ExceptionRequest.objects.get(pk=request.pk).status == "revoked"
+
+
+def test_an_approval_may_shorten_the_expiry_but_never_extend_it(people, overdue):
+    request = waive(people["owner"], overdue, days=30)
+    requested = request.expires_on
+    with pytest.raises(GovernanceError, match="not extend it"):
+        exception_approve(actor=people["manager"], exception=request,
+                          expires_on=requested + timedelta(days=1))
+    request.refresh_from_db()
+    assert request.status == "requested" and request.expires_on == requested
+    exception_approve(actor=people["manager"], exception=request,
+                      expires_on=requested - timedelta(days=10))
+    request.refresh_from_db()
+    assert request.status == "approved"
+    assert request.expires_on == requested - timedelta(days=10)
+
+
+@pytest.mark.parametrize("days_ago, message", [(1, "has passed"), (30, "has passed"),
+                                               (0, "is today, not in the future")])
+def test_a_request_whose_expiry_is_not_in_the_future_cannot_be_approved(people, overdue,
+                                                                         days_ago, message):
+    request = waive(people["owner"], overdue, days=30)
+    past = timezone.localdate() - timedelta(days=days_ago)
+    ExceptionRequest.objects.filter(pk=request.pk).update(expires_on=past)  # time went by
+    request.refresh_from_db()
+    with pytest.raises(GovernanceError, match=message):
+        exception_approve(actor=people["manager"], exception=request)
+    with pytest.raises(GovernanceError, match=message):
+        exception_approve(actor=people["manager"], exception=request,
+                          expires_on=timezone.localdate() + timedelta(days=5))
+    request.refresh_from_db()
+    assert request.status == "requested" and request.expires_on == past
+    exception_reject(actor=people["manager"], exception=request, note="ask again")
 
 
 # -- evaluation history ----------------------------------------------------------------------

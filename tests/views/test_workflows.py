@@ -218,10 +218,10 @@ def test_the_requester_cannot_approve_their_own_request(client, people):
 def test_people_who_may_not_decide_are_told_why_and_refused(client, people):
     key = owned_key()
     by_security = request_exception(people["security"], key)  # requester without a manager
-    client.force_login(people["owner"])
+    client.force_login(people["owner"])  # who may see it, but owns the key
     url = reverse("exception-detail", args=[by_security.pk])
     page = html(client.get(url))
-    assert "Only a manager or the security team can decide this request" in page
+    assert "You own this key: you cannot decide an exception on it" in page
     assert 'value="approve"' not in page
     assert client.post(url, {"action": "reject", "note": "no"}).status_code == 403
     client.force_login(people["manager"])
@@ -229,6 +229,48 @@ def test_people_who_may_not_decide_are_told_why_and_refused(client, people):
     client.force_login(people["other_manager"])
     mine = request_exception(people["owner"], owned_key())
     assert client.get(reverse("exception-detail", args=[mine.pk])).status_code == 404
+
+
+def test_the_keys_owner_is_not_offered_a_decision_and_is_refused(client, people):
+    key = owned_key("boss@example.com")  # the manager's own key
+    by_security = request_exception(people["security"], key)  # any manager would decide
+    url = reverse("exception-detail", args=[by_security.pk])
+    client.force_login(people["manager"])
+    page = html(client.get(url))
+    assert "You own this key: you cannot decide an exception on it" in page
+    assert 'value="approve"' not in page and 'value="reject"' not in page
+    for data in ({"action": "approve"}, {"action": "reject", "note": "no"}):
+        assert client.post(url, data).status_code == 403
+    by_security.refresh_from_db()
+    assert by_security.status == "requested"
+    assert url not in html(client.get(reverse("exceptions"), {"tab": "awaiting"}))
+    client.force_login(people["other_manager"])
+    assert 'value="approve"' in html(client.get(url))
+    assert url in html(client.get(reverse("exceptions"), {"tab": "awaiting"}))
+
+
+def test_approving_a_request_whose_expiry_passed_is_refused_with_a_message(client, people):
+    exception = request_exception(people["owner"], owned_key())
+    ExceptionRequest.objects.filter(pk=exception.pk).update(
+        expires_on=timezone.localdate() - timedelta(days=1))
+    client.force_login(people["manager"])
+    response = client.post(reverse("exception-detail", args=[exception.pk]),
+                           {"action": "approve"}, follow=True)
+    assert "has passed; reject the request and ask for a new one" in html(response)
+    exception.refresh_from_db()
+    assert exception.status == "requested"
+
+
+def test_an_approval_on_the_page_cannot_extend_the_expiry(client, people):
+    exception = request_exception(people["owner"], owned_key())
+    client.force_login(people["manager"])
+    later = exception.expires_on + timedelta(days=1)
+    response = client.post(reverse("exception-detail", args=[exception.pk]),
+                           {"action": "approve", "expires_on": later.isoformat()})
+    assert response.status_code == 400
+    assert "not extend it" in html(response)
+    exception.refresh_from_db()
+    assert exception.status == "requested"
 
 
 def test_other_owner_cannot_see_the_exception(client, people):
