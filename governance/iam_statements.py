@@ -5,15 +5,18 @@ from AWS accounts or from people (``check_policy``), so nothing about their shap
 assumed. What is malformed contributes as little as possible, and never in the direction
 that hides a risk:
 
-* a document that cannot be decoded (not JSON, not UTF-8, not an object) has no statements;
+* a document that cannot be decoded (not JSON, not UTF-8, not an object, nested too deeply
+  for Python's JSON parser) has no statements;
 * ``Statement`` that is neither an object nor a list (``42``, ``null``) has no statements;
   items of the list that are not objects are skipped, and so are statements whose ``Effect``
   is not Allow or Deny; the statements after them still count;
-* ``Action``/``Resource`` values that are not strings are dropped;
-* a ``Condition`` that is not an object, or an operator block in it that is not an object,
-  is malformed (IAM refuses such documents). An **Allow** keeps only its well-formed blocks
-  (so it grants at least as much as it could); a **Deny** with any malformed part is ignored
-  (a Deny Keyledger cannot read is never taken as protection).
+* ``Action``, ``NotAction``, ``Resource`` or ``NotResource`` holding something other than a
+  string or a list of strings, and a ``Condition`` that is not an object or has an operator
+  block that is not an object, are malformed (IAM refuses such documents). An **Allow**
+  drops the values that are not strings and keeps only its well-formed blocks (so it grants
+  at least as much as it could: a ``NotAction`` of ``42`` excludes nothing); a **Deny** with
+  any malformed part is ignored (a Deny Keyledger cannot read is never taken as protection:
+  a ``NotAction`` of ``42`` would otherwise deny every action).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from .iam_wildcards import (
     patterns_overlap,
 )
 
+_VALUE_FIELDS = ("Action", "NotAction", "Resource", "NotResource")
 _SOURCE_LABELS = {
     "user-inline": "inline policy {name} (user)",
     "user-attached": "attached policy {name} (user)",
@@ -69,7 +73,7 @@ def decode_document(document: object) -> dict:
     for candidate in (document, unquote(document)):
         try:
             parsed = json.loads(candidate)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(parsed, dict):
             return parsed
@@ -83,6 +87,12 @@ def strings(value: object) -> tuple[str, ...]:
     if isinstance(value, list | tuple):
         return tuple(v for v in value if isinstance(v, str))
     return ()
+
+
+def _only_strings(value: object) -> bool:
+    """Whether an ``Action``-style value is a string or a list of strings, nothing else."""
+    return isinstance(value, str) or (isinstance(value, list | tuple)
+                                      and all(isinstance(v, str) for v in value))
 
 
 def _condition(raw: object) -> tuple[dict, bool]:
@@ -174,7 +184,7 @@ class Statement:
 
 def statements(policy: PolicySource) -> list[Statement]:
     """The Allow and Deny statements of one policy (see the module docstring for what is
-    skipped); a Deny with a malformed Condition is left out."""
+    skipped); a malformed Deny is left out."""
     raw = decode_document(policy.document).get("Statement", [])
     raw = [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []
     result = []
@@ -185,7 +195,8 @@ def statements(policy: PolicySource) -> list[Statement]:
         if effect not in ("allow", "deny"):
             continue
         condition, malformed = _condition(item.get("Condition"))
-        if malformed and effect == "deny":
+        if effect == "deny" and (malformed or not all(
+                _only_strings(item[field]) for field in _VALUE_FIELDS if field in item)):
             continue
         result.append(Statement(
             policy=policy, effect=effect, actions=strings(item.get("Action")),

@@ -17,7 +17,9 @@ resources (ARNs) case-sensitively. IAM has no character classes: ``[`` is a lite
 from __future__ import annotations
 
 import re
-from functools import cache, lru_cache
+from functools import lru_cache
+
+_STARS = re.compile(r"\*+")
 
 
 @lru_cache(maxsize=65536)
@@ -55,25 +57,39 @@ def covers_all_resources(pattern: str) -> bool:
     return bool(pattern) and set(pattern) == {"*"}
 
 
+def _collapsed(pattern: str) -> str:
+    """The same pattern with each run of ``*`` as one ``*`` (``**`` matches what ``*`` does)."""
+    return _STARS.sub("*", pattern)
+
+
 def patterns_overlap(a: str, b: str, *, ignore_case: bool = True) -> bool:
     """Whether some name matches both patterns (``s3:*`` and ``*:Get*`` do; ``s3:*`` and
-    ``es:*`` do not)."""
+    ``es:*`` do not).
+
+    A search over pairs of positions, one in each pattern (no recursion, so a pattern of
+    thousands of characters is judged like a short one).
+    """
     if ignore_case:
         a, b = a.lower(), b.lower()
-
-    @cache
-    def overlap(i: int, j: int) -> bool:
-        if i == len(a) and j == len(b):
+    a, b = _collapsed(a), _collapsed(b)
+    seen: set[tuple[int, int]] = set()
+    todo = [(0, 0)]
+    while todo:
+        i, j = todo.pop()
+        if (i, j) == (len(a), len(b)):
             return True
-        if i < len(a) and a[i] == "*" and (overlap(i + 1, j) or (j < len(b) and overlap(i, j + 1))):
-            return True
-        if j < len(b) and b[j] == "*" and (overlap(i, j + 1) or (i < len(a) and overlap(i + 1, j))):
-            return True
-        if i < len(a) and j < len(b) and "*" not in (a[i], b[j]):
-            return (a[i] == b[j] or "?" in (a[i], b[j])) and overlap(i + 1, j + 1)
-        return False
-
-    return overlap(0, 0)
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        x = a[i] if i < len(a) else ""
+        y = b[j] if j < len(b) else ""
+        if x == "*":  # it matches one more character of the other, or nothing more
+            todo += ([(i, j + 1)] if y else []) + [(i + 1, j)]
+        if y == "*":
+            todo += ([(i + 1, j)] if x else []) + [(i, j + 1)]
+        if x and y and (x == y or "?" in (x, y)):  # one character each
+            todo.append((i + 1, j + 1))
+    return False
 
 
 def pattern_covers(general: str, specific: str, *, ignore_case: bool = True) -> bool:
@@ -82,23 +98,23 @@ def pattern_covers(general: str, specific: str, *, ignore_case: bool = True) -> 
     Token by token: a ``*`` in ``general`` may absorb any run of ``specific`` (wildcards
     included), a ``?`` one character or ``?``; a ``*`` in ``specific`` can only be absorbed
     by a ``*``. Sound (never says "covers" wrongly); for the patterns policies use, exact.
+    Searched like :func:`patterns_overlap`, without recursion.
     """
     if ignore_case:
         general, specific = general.lower(), specific.lower()
-
-    @cache
-    def covers(i: int, j: int) -> bool:
-        if j == len(specific):
-            return all(c == "*" for c in general[i:])
-        if i == len(general):
-            return False
+    general, specific = _collapsed(general), _collapsed(specific)
+    seen: set[tuple[int, int]] = set()
+    todo = [(0, 0)]
+    while todo:
+        i, j = todo.pop()
+        if j == len(specific) and general[i:] in ("", "*"):
+            return True
+        if (i, j) in seen or i == len(general) or j == len(specific):
+            continue
+        seen.add((i, j))
         g, s = general[i], specific[j]
-        if g == "*":
-            return covers(i + 1, j) or covers(i, j + 1)
-        if s == "*":
-            return False
-        if g == "?":
-            return covers(i + 1, j + 1)
-        return g == s and covers(i + 1, j + 1)
-
-    return covers(0, 0)
+        if g == "*":  # it absorbs one more token of ``specific``, or nothing more
+            todo += [(i, j + 1), (i + 1, j)]
+        elif s != "*" and g in ("?", s):
+            todo.append((i + 1, j + 1))
+    return False
