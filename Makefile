@@ -10,7 +10,7 @@ DEMO_ENV := DEBUG=true KEYLEDGER_VAR_DIR=var/demo KEYLEDGER_REPORT_POLL_FIRST_SE
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/keyledger
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install demo test lint format migrate worker beat clean services-check bench browser-check screenshots
+.PHONY: install demo test lint mutation format migrate worker beat clean services-check bench browser-check screenshots
 
 install: $(STAMP)  ## create .venv with every locked dependency
 
@@ -53,6 +53,9 @@ lint: install
 	$(BIN)/ruff check .
 	DATABASE_URL=sqlite://:memory: DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run --verbosity 0
 
+mutation: install  ## mutmut on the judgement modules; fails below 97% of mutants killed
+	$(BIN)/python tools/mutation_report.py
+
 format: install
 	$(BIN)/ruff check --fix .
 
@@ -66,4 +69,4 @@ beat: install  ## the one scheduler of periodic tasks (needs CELERY_BROKER_URL)
 	$(BIN)/celery -A config beat --loglevel INFO
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache mutants
