@@ -8,6 +8,7 @@ batch is sent again and nothing is lost or shipped twice, and the shipped IAM po
 exactly what the writes need.
 """
 
+import contextlib
 import json
 import socket
 import threading
@@ -158,7 +159,7 @@ class SyslogCollector:
     """A TCP syslog receiver (RFC 6587 octet counting) on a loopback port."""
 
     def __init__(self, port: int = 0):
-        self.server = socket.create_server(("127.0.0.1", port), reuse_port=False)
+        self.server = socket.create_server(("127.0.0.1", port))
         self.port = self.server.getsockname()[1]
         self.messages: list[bytes] = []
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -180,14 +181,17 @@ class SyslogCollector:
                 data = rest[int(length):]
 
     def close(self):
+        with contextlib.suppress(OSError):  # wakes accept(): close alone leaves it listening
+            self.server.shutdown(socket.SHUT_RDWR)
         self.server.close()
         self.thread.join(timeout=5)
+        assert not self.thread.is_alive()
 
 
 def test_syslog_sink_sends_rfc5424_json_lines_and_retries_a_refused_connection(settings):
-    probe = SyslogCollector()
-    port = probe.port
-    probe.close()  # nothing listens yet: the connection is refused
+    placeholder = socket.socket()  # holds a port with nothing listening: refused
+    placeholder.bind(("127.0.0.1", 0))
+    port = placeholder.getsockname()[1]
     settings.KEYLEDGER_AUDIT_SINK = "syslog"
     settings.KEYLEDGER_AUDIT_SINK_SYSLOG = f"tcp://127.0.0.1:{port}"
     events = write(3)
@@ -195,6 +199,7 @@ def test_syslog_sink_sends_rfc5424_json_lines_and_retries_a_refused_connection(s
     refused = audit_events_forward()
     assert refused.shipped == 0 and "refused" in refused.error.lower()
 
+    placeholder.close()
     collector = SyslogCollector(port)
     try:
         assert audit_events_forward().shipped == 3
