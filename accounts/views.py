@@ -1,6 +1,5 @@
 """The person's own pages: personal API tokens (create, list, revoke)."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,22 +7,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from governance.errors import GovernanceError
+from core.errors import GovernanceError
 
+from .forms import ApiTokenForm
 from .models import ApiToken
-from .tokens import api_token_create, api_token_revoke, default_days, max_days
-
-
-class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Name",
-                           help_text="What the token is for, e.g. 'nightly report script'.")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # The longest life is a setting, read per form so a changed setting applies at once.
-        self.fields["days"] = forms.IntegerField(
-            min_value=1, max_value=max_days(), initial=default_days(),
-            label="Valid for (days)", help_text=f"At most {max_days()} days.")
+from .tokens import api_token_create, api_token_revoke, max_days
 
 
 @never_cache

@@ -296,7 +296,7 @@ def _snapshot_history(days: int, today: date) -> int:
     from django.db import connection
 
     from governance.models import DailySnapshot
-    from governance.snapshots import snapshot_take
+    from governance.trends import snapshot_take
 
     snapshot_take(day=today)
     table = DailySnapshot._meta.db_table

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "axes",
+    "core",
     "accounts",
     "governance",
     "notifications",
@@ -59,7 +60,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",  # answers load balancers whatever Host they send
     "django.middleware.security.SecurityMiddleware",
-    "governance.untrusted.RequestBodyLimitMiddleware",  # 413 before anything reads a body
+    "config.security.RequestBodyLimitMiddleware",  # 413 before anything reads a body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.security.NoStoreMiddleware",  # after WhiteNoise: static files stay cacheable
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import ROOT_USER_NAME, AccessKey, Registration
+from .models import AccessKey, Registration
 
 KEY_EXPORT_COLUMNS = (
     "account_id", "account_name", "user_name", "access_key_id", "status", "created_at",
@@ -52,7 +52,7 @@ def key_export_rows(keys: QuerySet, *, now: datetime | None = None) -> Iterator[
     """One dict per key with exactly KEY_EXPORT_COLUMNS."""
     now = now or timezone.now()
     for key in keys.iterator(chunk_size=2000):
-        is_root = key.user.name == ROOT_USER_NAME
+        is_root = key.user.is_root
         yield {
             "account_id": key.account.account_id,
             "account_name": key.account.name,

@@ -219,7 +219,13 @@ class AccessKey(models.Model):
                                 condition=Q(removed_at__isnull=True))]
 
     def __str__(self):
-        return self.access_key_id or f"root key {self.slot} @ {self.account.account_id}"
+        return self.access_key_id or f"{self.label} @ {self.account.account_id}"
+
+    @property
+    def label(self) -> str:
+        """The key as lists name it: its id, or ``root key N`` for a root key, whose id AWS
+        does not show (N is its credential report slot)."""
+        return self.access_key_id or f"root key {self.slot}"
 
     @property
     def open_code_list(self) -> list[str]:

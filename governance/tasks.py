@@ -9,11 +9,14 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from core.audit import audit_chain_verify
+
+from .audit_sink import audit_events_forward
 from .evaluation import evaluate_keys
 from .models import AwsAccount, SyncRun
 from .services.exceptions import exceptions_expire
-from .snapshots import snapshot_take
 from .sync import SyncAlreadyRunning, expire_abandoned_runs, sync_account
+from .trends import snapshot_take
 
 log = logging.getLogger("keyledger.tasks")
 
@@ -92,8 +95,6 @@ def expire_exceptions() -> int:
 @shared_task(ignore_result=True)
 def verify_audit_chain() -> bool:
     """Hourly: walk the audit log's hash chain; the audit log page shows the outcome."""
-    from .audit import audit_chain_verify
-
     return audit_chain_verify().ok
 
 
@@ -101,6 +102,4 @@ def verify_audit_chain() -> bool:
 def forward_audit_events() -> int:
     """After each decision and every 5 minutes: ship the audit events the write-once sink
     does not have yet. A failure is recorded and logged, and the next run sends them again."""
-    from .audit_sink import audit_events_forward
-
     return audit_events_forward().shipped

@@ -4,13 +4,11 @@ AWS strings (tag values, user and policy names) are whatever someone with IAM wr
 typed; query strings and bodies are whatever a browser or script sent. Templates escape on
 output and the CSV export neutralises formulas; this module makes sure such values fit where
 they are stored and never reach the database in a form it refuses (PostgreSQL rejects NUL in
-text and in JSON), and that an oversized body is refused before anything parses it.
+text and in JSON). An oversized body is refused before anything parses it, by
+``config.security.RequestBodyLimitMiddleware``.
 """
 
 import re
-
-from django.conf import settings
-from django.http import HttpResponse, JsonResponse
 
 TRUNCATED = "…[truncated]"
 # C0 and C1 control characters except tab, line feed and carriage return (kept as typed:
@@ -49,24 +47,3 @@ def query_id(request, name: str) -> int | None:
     """A query parameter holding a database id, or None unless it is plain ASCII digits."""
     value = request.GET.get(name, "")
     return int(value) if QUERY_ID.fullmatch(value) else None
-
-
-class RequestBodyLimitMiddleware:
-    """Refuse a body whose declared length exceeds ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with a 413
-    that says so, before CSRF, DRF or a form reads it (Django alone answers an empty 400,
-    and only once something reads the body; Keyledger takes no file uploads)."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        declared = request.META.get("CONTENT_LENGTH", "")
-        digits = declared.isascii() and declared.isdigit()
-        if limit is not None and digits and (len(declared) > 18 or int(declared) > limit):
-            message = (f"The request body is too large: at most {limit:,} bytes are "
-                       "accepted. Send less text.")
-            if request.path.startswith("/api/"):
-                return JsonResponse({"detail": message}, status=413)
-            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
-        return self.get_response(request)

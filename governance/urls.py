@@ -1,8 +1,8 @@
 """Dashboard URLs. Page families live in their own modules under ``governance.views``."""
 
-from django.urls import include, path
+from django.urls import path
 
-from .views import accounts, audit, inventory, overview
+from .views import accounts, audit, exceptions, inventory, overview, ownership, purpose
 
 urlpatterns = [
     path("", overview.overview, name="overview"),
@@ -17,5 +17,13 @@ urlpatterns = [
     path("aws-accounts/<int:pk>/progress/", accounts.aws_account_progress,
          name="aws-account-progress"),
     path("audit/", audit.audit_log, name="audit-log"),
-    path("", include("governance.urls_workflows")),
+    # Owner, manager and security workflows: ownership, purpose, rotation and exceptions.
+    path("my-keys/", ownership.my_keys, name="my-keys"),
+    path("gaps/", ownership.ownership_gaps, name="ownership-gaps"),
+    path("rotation/", ownership.rotation, name="rotation"),
+    path("keys/<int:pk>/owner/", ownership.key_assign_owner, name="key-assign-owner"),
+    path("keys/<int:pk>/purpose/", purpose.key_register, name="key-register"),
+    path("keys/<int:pk>/exceptions/new/", exceptions.exception_new, name="exception-new"),
+    path("exceptions/", exceptions.exception_list, name="exceptions"),
+    path("exceptions/<int:pk>/", exceptions.exception_detail, name="exception-detail"),
 ]

@@ -1,6 +1,5 @@
 """The security team's Outbox and each person's notification preference."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -9,16 +8,9 @@ from django.shortcuts import redirect, render
 from governance.access import is_security
 from governance.views.paging import page_of
 
+from .forms import PreferenceForm
 from .models import Kind, Notification, NotificationPreference
 from .services import notification_preference_set
-
-
-class PreferenceForm(forms.Form):
-    digests = forms.BooleanField(
-        required=False, label="Send me digests",
-        help_text="Managers: the daily digest of approvals and ending exceptions. Security "
-                  "team: the weekly summary. Reminders about your own keys and critical "
-                  "findings are always sent.")
 
 
 @login_required

@@ -8,8 +8,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.viewsets import GenericViewSet
 
+from core.errors import Conflict, GovernanceError, NotAllowed
+
 from ..access import is_security
-from ..errors import Conflict, GovernanceError, NotAllowed
 
 
 class ApiPagination(PageNumberPagination):
@@ -46,7 +47,7 @@ def api_exception_handler(exc, context):
     """DRF's handler, after turning the services' errors into 400 / 403 / 409 with their reason,
     and Django's refusal of a form with too many fields into a JSON 400 that says so rather
     than Django's empty HTML one. (Too large a body never gets here: see
-    ``governance.untrusted.RequestBodyLimitMiddleware``.)"""
+    ``config.security.RequestBodyLimitMiddleware``.)"""
     if isinstance(exc, TooManyFieldsSent):
         exc = exceptions.ParseError("Too many form fields in the request body.")
     elif isinstance(exc, NotAllowed):

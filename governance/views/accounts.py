@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ..access import is_security
+from ..forms import AccountForm
 from ..models import AccessKey, AwsAccount, SyncRun
 from ..services.accounts import account_add, account_set_enabled, account_sync_request
-from .forms_accounts import AccountForm
 from .paging import page_of
 
 ACCOUNTS_PER_PAGE = 100

@@ -11,7 +11,7 @@ from django.utils import timezone
 from ..access import is_security
 from ..models import AccessKey, AwsAccount, ExceptionRequest, Finding, SyncRun
 from ..policy import Element, Severity
-from ..snapshots import compliance_trend, fresh_snapshot_day, open_findings_above_low
+from ..trends import compliance_trend, fresh_snapshot_day, open_findings_above_low
 
 AGE_EDGES = (0, 30, 60, 76, 90, 120, 180, 365)
 EXPOSED_LISTED = 20  # exposed keys named at the top; the inventory's filter has them all

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from governance.models import DailySnapshot
-from governance.snapshots import snapshot_take
+from governance.trends import snapshot_take
 from tests.factories import NOW, AccessKeyFactory, IamUserFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 
 from governance.models import AccessKey, AwsAccount, SyncRun
-from governance.snapshots import snapshot_take
+from governance.trends import snapshot_take
 from notifications.models import Channel, Notification
 from notifications.services import notification_preference_set, notifications_send
 from tests.factories import NOW, AccessKeyFactory, IamUserFactory

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, AuditEvent, ExceptionRequest, IamUser, Registration
-from governance.snapshots import snapshot_take
+from governance.trends import snapshot_take
 from tests.factories import NOW, AccountFactory, personas
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from governance.evaluation import evaluate_keys
 from governance.policy import RULES
-from governance.snapshots import snapshot_take
+from governance.trends import snapshot_take
 
 
 class Command(BaseCommand):

@@ -15,8 +15,8 @@ from accounts.models import Person
 from accounts.people_import import parse_people_csv, people_import
 from governance.models import AwsAccount, SyncRun
 from governance.services.accounts import accounts_discover
-from governance.snapshots import snapshot_take
 from governance.sync import sync_account
+from governance.trends import snapshot_take
 
 
 class Command(BaseCommand):
