@@ -113,3 +113,14 @@ def _flush_between_transactional_tests_empties_the_audit_log():
     TransactionTestCase._fixture_teardown = fixture_teardown
     yield
     TransactionTestCase._fixture_teardown = flush
+
+
+@pytest.fixture
+def people(db):
+    """The personas of tests/factories.py: security, two managers, owners, a leaver.
+
+    A module needing more around them overrides it as ``def people(people): ...``.
+    """
+    from tests.factories import personas
+
+    return personas()

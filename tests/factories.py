@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from accounts.models import Person
 from governance.models import AccessKey, AwsAccount, IamUser
@@ -50,16 +51,50 @@ class IamUserFactory(factory.django.DjangoModelFactory):
     policies = factory.LazyFunction(list)
 
 
+def _email(owner) -> str:
+    return owner if isinstance(owner, str) else owner.email
+
+
 class AccessKeyFactory(factory.django.DjangoModelFactory):
+    """A key of a fresh IAM user, 10 days old.
+
+    The owned-key trait: ``owner=`` (an email or a Person) tags the IAM user with
+    ``owner=<email>``; ``days_old=`` sets ``created_at`` that many days before now;
+    ``evaluated=True`` runs the rules on the key and reloads it. Any of them combine with
+    ``user__account=`` and the other fields, e.g. ``AccessKeyFactory(owner="owner@example.com",
+    days_old=200, evaluated=True)`` is an overdue key with ROTATION_OVERDUE open.
+    """
+
     class Meta:
         model = AccessKey
+        skip_postgeneration_save = True
 
-    user = factory.SubFactory(IamUserFactory)
+    class Params:
+        owner = None
+        days_old = None
+
+    user = factory.Maybe(
+        "owner",
+        yes_declaration=factory.SubFactory(
+            IamUserFactory,
+            tags=factory.LazyAttribute(lambda u: {"owner": _email(u.factory_parent.owner)})),
+        no_declaration=factory.SubFactory(IamUserFactory),
+    )
     account = factory.SelfAttribute("user.account")
     access_key_id = factory.Sequence(lambda n: f"AKIA{n:016d}")
     status = AccessKey.Status.ACTIVE
-    created_at = NOW - timedelta(days=10)
+    created_at = factory.LazyAttribute(
+        lambda k: NOW - timedelta(days=10) if k.days_old is None
+        else timezone.now() - timedelta(days=k.days_old))
     last_used_at = NOW - timedelta(days=1)
+
+    @factory.post_generation
+    def evaluated(self, create, extracted, **kwargs):
+        if create and extracted:
+            from governance.evaluation import evaluate_keys
+
+            evaluate_keys(keys=AccessKey.objects.filter(pk=self.pk))
+            self.refresh_from_db()
 
 
 def personas():

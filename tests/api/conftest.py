@@ -5,22 +5,14 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, SyncRun
-from tests.factories import NOW, AccessKeyFactory, IamUserFactory, personas
+from tests.factories import NOW, AccessKeyFactory
 
 
 def owned_key(owner_email: str, days_old: int = 200, **fields) -> AccessKey:
-    user = IamUserFactory(tags={"owner": owner_email})
-    key = AccessKeyFactory(user=user, created_at=NOW - timedelta(days=days_old), **fields)
-    evaluate_keys(keys=AccessKey.objects.filter(pk=key.pk))
-    key.refresh_from_db()
-    return key
+    """An evaluated key of ``owner_email``'s, 200 days old unless told (the factory's trait)."""
+    return AccessKeyFactory(owner=owner_email, days_old=days_old, evaluated=True, **fields)
 
-
-@pytest.fixture
-def people(db):
-    return personas()
 
 
 @pytest.fixture

@@ -126,8 +126,8 @@ def _pages(key, people):
 
 
 @pytest.fixture
-def people(hostile):
-    found = personas()
+def people(people, hostile):
+    found = people
     owner_assign(actor=found["security"], key=hostile, person=found["owner"])
     exception_request(actor=found["owner"], key=hostile, code="ROTATION_OVERDUE",
                       justification=f"because {SCRIPT}",

@@ -1,16 +1,9 @@
-"""Fixtures for notification tests: the personas, today, and a live chat webhook."""
+"""Fixtures for notification tests: today and a live chat webhook (people: tests/conftest.py)."""
 
 import pytest
 from django.utils import timezone
 
-from tests.factories import personas
-
 from .helpers import ChatReceiver
-
-
-@pytest.fixture
-def people(db):
-    return personas()
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ from django.utils import timezone
 from governance.evaluation import evaluate_keys
 from governance.models import AccessKey
 from governance.services.exceptions import exception_approve, exception_request
-from tests.factories import NOW, AccessKeyFactory, IamUserFactory
+from tests.factories import NOW, AccessKeyFactory
 
 LINK = re.compile(r"^Do it here: (\S+)$", re.MULTILINE)
 
 
 def owned_key(owner, **fields):
     """An active key whose IAM user's owner tag names ``owner``."""
-    return AccessKeyFactory(user=IamUserFactory(tags={"owner": owner.email}), **fields)
+    return AccessKeyFactory(owner=owner, **fields)
 
 
 def overdue_key_exception(people, days: int, *, approve: bool):

@@ -15,9 +15,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Person
-from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, AuditEvent, ExceptionRequest
-from tests.factories import NOW, AccessKeyFactory, IamUserFactory, personas
+from tests.factories import AccessKeyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -51,15 +50,13 @@ API_LISTS = {
 
 
 @pytest.fixture
-def people():
-    found = personas()
-    key = AccessKeyFactory(user=IamUserFactory(tags={"owner": "owner@example.com"}),
-                           created_at=NOW - timedelta(days=200))
-    evaluate_keys(keys=AccessKey.objects.filter(pk=key.pk))
+def people(people):
+    """The personas, and an evaluated overdue key of the owner's with an audit event."""
+    key = AccessKeyFactory(owner="owner@example.com", days_old=200, evaluated=True)
     AuditEvent.objects.create(actor_label="sec@example.com", action="key.assign_owner",
                               object_type="AccessKey", object_id=str(key.pk), summary="x",
                               at=timezone.now())
-    return found
+    return people
 
 
 def _persona(name: str) -> str:

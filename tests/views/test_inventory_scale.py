@@ -14,10 +14,6 @@ from tests.factories import AccessKeyFactory, AccountFactory, IamUserFactory, pe
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def people():
-    return personas()
-
 
 def listed_ids(response) -> set[str]:
     return {key.access_key_id for key, _card in response.context["rows"]}

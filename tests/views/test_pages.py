@@ -11,14 +11,10 @@ from django.urls import reverse
 
 from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, AuditEvent, AwsAccount
-from tests.factories import NOW, AccessKeyFactory, AccountFactory, IamUserFactory, personas
+from tests.factories import NOW, AccessKeyFactory, AccountFactory, IamUserFactory
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def people():
-    return personas()
 
 
 def make_keys(n: int, owner_email: str = "owner@example.com", account=None, **fields):

@@ -12,7 +12,7 @@ from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, ExceptionRequest, Finding, Registration
 from governance.services.exceptions import exception_approve, exception_request
 from governance.services.keys import RegistrationInput, purpose_register
-from tests.factories import NOW, AccessKeyFactory, AccountFactory, IamUserFactory, personas
+from tests.factories import NOW, AccessKeyFactory, AccountFactory, IamUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +25,6 @@ REGISTRATION = dict(
 )
 
 
-@pytest.fixture
-def people():
-    return personas()
-
 
 def make_key(tags=None, **fields) -> AccessKey:
     user = IamUserFactory(tags=tags or {}, account=fields.pop("account", None) or AccountFactory())
@@ -40,8 +36,7 @@ def make_key(tags=None, **fields) -> AccessKey:
 
 def owned_key(email="owner@example.com", **fields) -> AccessKey:
     """An owner-tagged key, 200 days old: ROTATION_OVERDUE and NO_PURPOSE are open."""
-    fields.setdefault("created_at", NOW - timedelta(days=200))
-    return make_key({"owner": email}, **fields)
+    return AccessKeyFactory(owner=email, days_old=200, evaluated=True, **fields)
 
 
 def open_codes(key: AccessKey) -> set[str]:
