@@ -94,7 +94,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         from django.contrib import messages
 
-        from governance.errors import NotAllowed
+        from core.errors import NotAllowed
 
         from .tokens import api_token_revoke
 

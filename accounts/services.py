@@ -18,7 +18,7 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
-from governance.audit import audit
+from core.audit import audit
 
 from .identity import normalise_email
 from .models import ApiToken, Person

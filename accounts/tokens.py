@@ -20,11 +20,11 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from governance.access import is_security
-from governance.audit import audit
-from governance.errors import GovernanceError, NotAllowed
+from core.audit import audit
+from core.errors import GovernanceError, NotAllowed
 
 from .models import ApiToken
+from .roles import is_security
 
 log = logging.getLogger("keyledger.api_tokens")
 

@@ -1,12 +1,11 @@
 """Who may act on what: the relationship checks every service and view relies on."""
 
 from accounts.models import Person
+from accounts.roles import is_security
 
 from .models import AccessKey
 
-
-def is_security(person) -> bool:
-    return bool(person and person.is_authenticated and person.is_active and person.is_security)
+__all__ = ["can_manage_key", "decision_refusal", "is_security"]
 
 
 def can_manage_key(person: Person, key: AccessKey) -> bool:

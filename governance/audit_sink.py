@@ -3,7 +3,7 @@
 ``KEYLEDGER_AUDIT_SINK=s3`` puts each batch as a JSON-lines object into a bucket with Object
 Lock; ``syslog`` sends RFC 5424 messages over TCP to a log collector. Each line is one event
 with its id, content, ``prev_hash`` and ``hash``, so the copy can be checked on its own with
-``governance.audit_chain.walk`` and compared with the database.
+``core.audit_chain.walk`` and compared with the database.
 
 Delivery is at least once and in id order. ``audit_events_forward`` ships the events after
 the sink's ``AuditForwarding.last_event_id`` and moves it only once the sink has them; a
@@ -24,7 +24,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .audit_chain import ROW_FIELDS, utc_text
+from core.audit_chain import ROW_FIELDS, utc_text
+
 from .aws.audit_sink import SinkWriteError, put_retained_object
 from .models import AuditEvent, AuditForwarding
 

@@ -1,16 +1,7 @@
-"""The error a governance rule raises when it refuses an action, worded for the person."""
+"""Moved to ``core.errors``; kept while three modules with others' unfinished edits
+(accounts/views.py, governance/views/ownership.py, governance/api/base.py) still import it
+from here in the last commit. Delete once they are committed."""
 
-from django.core.exceptions import PermissionDenied
+from core.errors import Conflict, GovernanceError, NotAllowed
 
-
-class GovernanceError(ValueError):
-    """The action breaks a governance rule (bad expiry, wrong state, duplicate request)."""
-
-
-class Conflict(GovernanceError):
-    """Someone else changed the object at the same moment; nothing was written. The person
-    may look again and retry (the API answers 409)."""
-
-
-class NotAllowed(PermissionDenied):
-    """The actor may not do this to this object (role or relationship missing)."""
+__all__ = ["Conflict", "GovernanceError", "NotAllowed"]

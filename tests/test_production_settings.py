@@ -71,7 +71,7 @@ def json_log():
 @pytest.mark.django_db
 def test_each_governance_decision_is_one_log_line_after_it_commits(
         json_log, django_capture_on_commit_callbacks):
-    from governance.audit import audit
+    from core.audit import audit
     from tests.factories import PersonFactory
 
     actor = PersonFactory(email="decider@example.com")

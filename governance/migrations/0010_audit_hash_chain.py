@@ -1,6 +1,6 @@
 """Chain the audit log by hash, and keep each verification of the chain append-only too.
 
-Every event gets ``prev_hash`` and ``hash`` (``governance.audit_chain.event_hash``); the
+Every event gets ``prev_hash`` and ``hash`` (``core.audit_chain.event_hash``); the
 events written before this migration are chained here, in id order, with the UPDATE trigger
 disabled for this transaction only (it is enabled again before the migration commits; the
 owner runs migrations). From now on ``audit()`` computes both at insert. Verifications
@@ -9,7 +9,7 @@ owner runs migrations). From now on ``audit()`` computes both at insert. Verific
 
 from django.db import migrations, models
 
-from governance.audit_chain import CONTENT_FIELDS, GENESIS, event_hash
+from core.audit_chain import CONTENT_FIELDS, GENESIS, event_hash
 
 BATCH = 1000
 

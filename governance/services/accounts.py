@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from ..audit import audit
+from core.audit import audit
+
 from ..aws.organizations import organization_accounts
 from ..models import AwsAccount
 

@@ -11,9 +11,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.audit import audit
+from core.errors import GovernanceError, NotAllowed
+
 from ..access import can_manage_key, decision_refusal, is_security
-from ..audit import audit
-from ..errors import GovernanceError, NotAllowed
 from ..evaluation import evaluate_keys
 from ..models import AccessKey, ExceptionRequest, Finding
 from ..policy import RULES

@@ -4,11 +4,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import audit
+from core.errors import GovernanceError, NotAllowed
+
 from ..access import is_security
-from ..audit import audit
 from ..aws.errors import CollectionError
 from ..aws.responder import deactivate_access_key
-from ..errors import GovernanceError, NotAllowed
 from ..evaluation import evaluate_keys
 from ..models import AccessKey, AccessKeyEvent
 

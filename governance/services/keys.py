@@ -8,10 +8,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services import person_update
+from core.audit import audit
+from core.errors import Conflict, GovernanceError, NotAllowed
 
 from ..access import can_manage_key, is_security
-from ..audit import audit
-from ..errors import Conflict, GovernanceError, NotAllowed
 from ..evaluation import evaluate_keys, keys_of_people
 from ..models import AccessKey, PurposeCategory, Registration
 

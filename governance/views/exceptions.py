@@ -5,8 +5,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 
+from core.errors import GovernanceError, NotAllowed
+
 from ..access import can_manage_key, decision_refusal, is_security
-from ..errors import GovernanceError, NotAllowed
 from ..forms import ApproveForm, ExceptionRequestForm, NoteForm
 from ..models import AuditEvent, ExceptionRequest, Finding
 from ..policy import RULES

@@ -11,10 +11,11 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from core.errors import GovernanceError
+
 from ..access import is_security
 from ..aws.errors import CollectionError
 from ..aws.responder import account_of_key
-from ..errors import GovernanceError
 from ..exports import csv_lines, key_export_rows
 from ..filters import KeyFilter, visible_accounts
 from ..models import AccessKey, AuditEvent, AwsAccount, ExceptionRequest, Finding, SyncRun

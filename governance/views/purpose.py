@@ -5,8 +5,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
+from core.errors import Conflict, GovernanceError
+
 from ..access import can_manage_key, is_security
-from ..errors import Conflict, GovernanceError
 from ..forms import ALTERNATIVE_FIELDS, RegistrationForm
 from ..selectors import visible_key_or_404
 from ..services.keys import purpose_register

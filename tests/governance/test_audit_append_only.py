@@ -3,7 +3,7 @@
 import pytest
 from django.db import DatabaseError, transaction
 
-from governance.audit import audit
+from core.audit import audit
 from governance.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

@@ -18,8 +18,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from governance.audit import audit, audit_chain_verify
-from governance.audit_chain import GENESIS, ROW_FIELDS, event_hash
+from core.audit import audit, audit_chain_verify
+from core.audit_chain import GENESIS, ROW_FIELDS, event_hash
 from governance.models import AuditEvent, AuditVerification
 from tests.factories import personas
 

@@ -30,8 +30,8 @@ from psycopg import sql
 
 from accounts.models import Person
 from accounts.tokens import api_token_create
+from core.audit import audit, audit_chain_verify
 from governance.app_role import AppRoleError, app_role_setup
-from governance.audit import audit, audit_chain_verify
 from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, AuditEvent, AuditForwarding, SyncRun
 from governance.services.accounts import account_add, account_set_enabled

@@ -22,8 +22,8 @@ from django.db import transaction
 from django.urls import reverse
 from moto.core import enable_iam_authentication
 
-from governance.audit import audit
-from governance.audit_chain import walk
+from core.audit import audit
+from core.audit_chain import walk
 from governance.audit_sink import audit_events_forward, configured_sink
 from governance.aws.session import client_hooks
 from governance.models import AuditEvent, AuditForwarding

@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 import governance.services.exceptions as exception_services
-from governance.errors import GovernanceError, NotAllowed
+from core.errors import GovernanceError, NotAllowed
 from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, AuditEvent, ExceptionRequest, Finding
 from governance.services.exceptions import (

@@ -1,6 +1,6 @@
 """The audit log as a hash chain: each event's hash covers its content and the previous hash.
 
-``event_hash`` is the contract between the writer (``governance.audit.audit``), the verifier
+``event_hash`` is the contract between the writer (``core.audit.audit``), the verifier
 (``manage.py verify_audit``), the migration that chained the events written before it, and
 anyone checking a copy shipped to the write-once sink: SHA-256 over the canonical JSON of the
 event's content plus the previous event's hash (``GENESIS`` for the first). Changing an event,
