@@ -10,7 +10,7 @@ DEMO_ENV := DEBUG=true KEYLEDGER_VAR_DIR=var/demo KEYLEDGER_REPORT_POLL_FIRST_SE
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/keyledger
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install demo test lint mutation format migrate worker beat clean services-check bench browser-check screenshots
+.PHONY: install demo test test-fast lint mutation format migrate worker beat clean services-check bench browser-check screenshots
 
 install: $(STAMP)  ## create .venv with every locked dependency
 
@@ -39,6 +39,12 @@ browser-check:
 test: install services-check browser-check  ## the whole suite: real Postgres, Redis, Chromium
 	DATABASE_URL=$(TEST_DATABASE_URL) KEYLEDGER_REDIS_URL=$(TEST_REDIS_URL) KEYLEDGER_CHROMIUM=$(CHROMIUM) \
 	  $(BIN)/pytest $(PYTEST_ARGS)
+
+# The pure rules and units: no database, no Redis, no browser, Django's plugin off.
+FAST_TESTS := tests/governance/policy/ tests/test_settings_env.py
+
+test-fast: install  ## the pure judgement rules and settings helpers, in seconds, no services
+	$(BIN)/pytest -p no:django -p no:cacheprovider $(FAST_TESTS) $(PYTEST_ARGS)
 
 bench: install services-check  ## every benchmark section; writes docs/BENCHMARKS.md
 	$(BIN)/python -m bench
