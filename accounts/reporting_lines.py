@@ -19,8 +19,9 @@ def manager_cycles(manager_of: Mapping[str, str | None]) -> list[list[str]]:
     done: set[str] = set()
     cycles = []
     for start in sorted(manager_of):
-        path, on_path = [], {}
-        person = start
+        path: list[str] = []
+        on_path: dict[str, int] = {}
+        person: str | None = start
         while person is not None and person not in done and person not in on_path:
             on_path[person] = len(path)
             path.append(person)

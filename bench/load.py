@@ -142,8 +142,8 @@ def main() -> int:
     print(f"generated {stats}", flush=True)
     from django.db import connections
 
-    with tempfile.TemporaryDirectory(prefix="keyledger-load-") as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory(prefix="keyledger-load-") as scratch_name:
+        scratch = Path(scratch_name)
         _sessions(sizes["users"], scratch / "sessions")
         connections.close_all()
         port = _free_port()

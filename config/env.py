@@ -5,6 +5,7 @@ deployment stops Django at start-up instead of silently falling back to a defaul
 """
 
 import os
+from typing import Any, overload
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -12,6 +13,10 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     """The variable as a string, or ``default`` when it is unset."""
     return os.environ.get(name, default)
@@ -77,7 +82,7 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def env_database(name: str, default_sqlite_path: str) -> dict:
+def env_database(name: str, default_sqlite_path: str) -> dict[str, Any]:
     """A Django DATABASES entry from a URL; unset means a SQLite file (the demo's default)."""
     import dj_database_url
 
@@ -90,4 +95,4 @@ def env_database(name: str, default_sqlite_path: str) -> dict:
         raise ImproperlyConfigured(f"{name} is not a usable database URL: {exc}") from None
     if not config.get("ENGINE"):
         raise ImproperlyConfigured(f"{name} names an unsupported database scheme.")
-    return config
+    return dict(config)

@@ -69,7 +69,8 @@ class SyslogSink:
 
     def __init__(self, address: str):
         where = urlsplit(address)
-        self.host, self.port = where.hostname, where.port
+        # config/settings.py refuses a syslog address without a host and a port.
+        self.host, self.port = where.hostname, where.port or 0
         self.name = f"syslog+tcp://{self.host}:{self.port}"
 
     def ship(self, rows: list[dict]) -> None:

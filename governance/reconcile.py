@@ -71,7 +71,7 @@ def _store_documents(users) -> int:
         for policy in user.policies:
             if policy.document is not None:
                 documents[document_digest(policy.document)] = storable(policy.document)
-    known = set()
+    known: set[str] = set()
     # Sorted: concurrent account syncs then insert shared documents in one order, so two
     # transactions never wait on each other's uncommitted rows in opposite orders (deadlock).
     digests = sorted(documents)

@@ -26,7 +26,7 @@ def sync_all_accounts(trigger: str = SyncRun.Trigger.SCHEDULE, full_listing: boo
     """Fan out one ``sync_account`` per enabled account onto the ``sync`` queue."""
     ids = list(AwsAccount.objects.filter(enabled=True).values_list("pk", flat=True))
     for pk in ids:
-        sync_account_task.apply_async(args=[pk, trigger, full_listing])
+        sync_account_task.apply_async(args=(pk, trigger, full_listing))
     return len(ids)
 
 

@@ -6,10 +6,14 @@ built from ``KEYLEDGER_BASE_URL`` (a scheduled task has no request to take a hos
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from .models import Kind
+
+if TYPE_CHECKING:
+    from accounts.models import Person
 
 
 def absolute_url(path: str) -> str:
@@ -39,7 +43,7 @@ class Message:
     critical findings never are.
     """
 
-    recipient: object  # accounts.Person | None
+    recipient: "Person | None"
     kind: Kind
     subject: str
     period: str

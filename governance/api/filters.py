@@ -27,7 +27,7 @@ class FindingFilter(filters.FilterSet):
 
     class Meta:
         model = Finding
-        fields = []
+        fields: list[str] = []
 
     def by_open(self, queryset, _name, value):
         return queryset.filter(resolved_at__isnull=_yes(value))
@@ -43,7 +43,7 @@ class ExceptionFilter(filters.FilterSet):
 
     class Meta:
         model = ExceptionRequest
-        fields = []
+        fields: list[str] = []
 
     def by_awaiting(self, queryset, _name, value):
         mine = ExceptionRequest.objects.awaiting_decision_by(self.request.user).values("pk")
@@ -61,7 +61,7 @@ class AwsAccountFilter(filters.FilterSet):
 
     class Meta:
         model = AwsAccount
-        fields = []
+        fields: list[str] = []
 
     def by_enabled(self, queryset, _name, value):
         return queryset.filter(enabled=_yes(value))
@@ -75,4 +75,4 @@ class SyncRunFilter(filters.FilterSet):
 
     class Meta:
         model = SyncRun
-        fields = []
+        fields: list[str] = []

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol, overload
 
 from .credential_report import ROOT_ROW_USER, ReportRow, parse_credential_report
 from .documents import decode_document
@@ -104,7 +104,7 @@ class Collector:
 
     def _authorization_details(self) -> dict:
         iam = self.session.client("iam")
-        merged = {"UserDetailList": [], "GroupDetailList": [], "Policies": []}
+        merged: dict[str, list[Any]] = {"UserDetailList": [], "GroupDetailList": [], "Policies": []}
         paginator = iam.get_paginator("get_account_authorization_details")
         for page in paginator.paginate(Filter=AUTH_DETAILS_FILTER):
             for key in merged:
@@ -209,7 +209,7 @@ class Collector:
         """Keys of every user that may have one; slots joined to keys by creation time."""
         by_name = {row.user: row for row in report_rows if not row.is_root}
         iam = self.session.client("iam")
-        keys = []
+        keys: list[KeySnapshot] = []
         reported_at = self.clock()
         for index, user in enumerate(users):
             if self.clock() - reported_at >= self.PROGRESS_SECONDS:
@@ -299,7 +299,7 @@ def slots_describe(row: ReportRow, stored: Sequence[KeySnapshot]) -> bool:
     slots = [slot for slot in row.slots if slot.exists]
     if len(slots) != len(stored) or any(slot.last_rotated is None for slot in slots):
         return False
-    by_second = {}
+    by_second: dict[datetime | None, Any] = {}
     for key in stored:
         if key.created_at is None or key.access_key_id is None:
             return False
@@ -330,7 +330,11 @@ def _clean(value: str | None) -> str:
     return "" if value in _NOTHING else value[:128]
 
 
-def _aware(value) -> datetime | None:
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
+def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
