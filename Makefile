@@ -55,8 +55,9 @@ screenshots: install services-check browser-check  ## README screenshots, from t
 	for page in overview inventory key-detail; do \
 	  cp test-artifacts/screenshots/readme-$$page.png docs/screenshots/$$page.png; done
 
-lint: install
+lint: install  ## ruff, mypy (django-stubs; [tool.mypy] in pyproject.toml), migrations in sync
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	DATABASE_URL=sqlite://:memory: DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run --verbosity 0
 
 mutation: install  ## mutmut on the judgement modules; fails below 97% of mutants killed

@@ -235,7 +235,7 @@ class Collector:
                     row: ReportRow | None) -> Iterable[KeySnapshot]:
         # The report has whole seconds: a second shared by two slots or two keys is ambiguous,
         # so those keys take the per-key fallback rather than another key's last use.
-        seconds = Counter(_aware(i.get("CreateDate")).replace(microsecond=0)
+        seconds = Counter(_aware(i["CreateDate"]).replace(microsecond=0)
                           for i in listed if i.get("CreateDate"))
         rotated = Counter(s.last_rotated for s in row.slots if s.last_rotated) if row else {}
         slots = {s.last_rotated: s for s in row.slots
