@@ -16,7 +16,7 @@ from django.utils import timezone
 from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, AuditEvent, ExceptionRequest, IamUser, Registration
 from governance.trends import snapshot_take
-from tests.factories import NOW, AccountFactory, personas
+from tests.factories import NOW, AccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +37,6 @@ PAGES = [
     ("audit-log", "", "security"),
 ]
 
-
-@pytest.fixture
-def people():
-    return personas()
 
 
 QUARANTINED = [{"source": "user-attached", "name": "AWSCompromisedKeyQuarantineV2",
