@@ -1,12 +1,81 @@
-"""Who may act on what: the relationship checks every service and view relies on."""
+"""Who may do what: the one permission vocabulary of services, views, the API and templates.
+
+Visibility lives on the querysets (``AccessKey.objects.visible_to`` and its siblings); this
+module names every other decision, so that a page offers exactly what the service that acts
+will allow. Views start with a decorator or a ``*_for`` fetcher from here; templates get the
+booleans these functions return through the view's context, and never re-derive them.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
 
 from accounts.models import Person
 from accounts.roles import is_security
 
-from .models import AccessKey
+from .models import AccessKey, AwsAccount, ExceptionRequest
 
-__all__ = ["can_manage_key", "decision_refusal", "is_security"]
+EXCEPTION_ACTIONS = ("approve", "reject", "withdraw", "revoke")
 
+__all__ = ["EXCEPTION_ACTIONS", "account_for", "can_assign_owner", "can_deactivate",
+           "can_manage_key", "can_place_unknown_keys", "decision_refusal",
+           "exception_action_refusal", "exception_for", "is_security", "is_security_or_manager",
+           "key_for", "registration_owner", "security_or_manager_required",
+           "security_required"]
+
+
+def is_security_or_manager(person) -> bool:
+    """The security team and managers oversee others' keys (gaps, rotation, decisions)."""
+    return is_security(person) or bool(
+        person and person.is_authenticated and person.is_active and person.is_manager)
+
+
+def _role_required(allowed, refusal: str):
+    def decorator(view):
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            if not allowed(request.user):
+                raise PermissionDenied(refusal)
+            return view(request, *args, **kwargs)
+        return login_required(checked)
+    return decorator
+
+
+# A page only the security team may open: the sign-in page for anyone signed out, else 403.
+security_required = _role_required(is_security, "This page is for the security team.")
+# A page for the security team and managers: the sign-in page for anyone signed out, else 403.
+security_or_manager_required = _role_required(
+    is_security_or_manager, "This page is for the security team and managers.")
+
+
+# -- objects: fetched within the person's scope, or 404 (never 403: do not confirm that an
+# -- object outside it exists)
+
+def key_for(person, pk: int) -> AccessKey:
+    """The key ``pk`` if ``person`` may see it, with its account, IAM user and owners."""
+    keys = AccessKey.objects.visible_to(person).select_related(
+        "account", "user", "owner", "assigned_owner")
+    return get_object_or_404(keys, pk=pk)
+
+
+def exception_for(person, pk: int) -> ExceptionRequest:
+    """The exception request ``pk`` if ``person`` may see it, with its key, requester (and
+    their manager) and decider."""
+    requests = ExceptionRequest.objects.visible_to(person).select_related(
+        "key__account", "key__user", "requested_by__manager", "decided_by")
+    return get_object_or_404(requests, pk=pk)
+
+
+def account_for(person, pk: int, *, accounts=None) -> AwsAccount:
+    """The AWS account ``pk`` if ``person`` may see it; taken from ``accounts`` (an
+    ``AwsAccount`` queryset with what the page shows joined) when given."""
+    accounts = AwsAccount.objects.all() if accounts is None else accounts
+    return get_object_or_404(accounts.visible_to(person), pk=pk)
+
+
+# -- keys --------------------------------------------------------------------------------
 
 def can_manage_key(person: Person, key: AccessKey) -> bool:
     """The key's resolved owner or the security team may register and request for it."""
@@ -14,6 +83,33 @@ def can_manage_key(person: Person, key: AccessKey) -> bool:
         return False
     return is_security(person) or (key.owner_id is not None and key.owner_id == person.pk)
 
+
+def can_assign_owner(person) -> bool:
+    """Only the security team names a key's owner."""
+    return is_security(person)
+
+
+def can_deactivate(person, key: AccessKey) -> bool:
+    """Whether ``person`` is offered to deactivate ``key`` in AWS: the security team, for a
+    key still active in AWS. (``key_deactivate`` then refuses, saying why, a root key and an
+    account without a responder role.)"""
+    return is_security(person) and key.status == AccessKey.Status.ACTIVE \
+        and key.removed_at is None
+
+
+def can_place_unknown_keys(person) -> bool:
+    """Only the security team learns which AWS account an id not in the inventory belongs
+    to (everyone else is told only that it is not among their keys)."""
+    return is_security(person)
+
+
+def registration_owner(person, key: AccessKey) -> Person:
+    """Who owns ``key`` once ``person`` registers its purpose: the registrant, except when
+    the security team registers a key that already has an owner, who stays."""
+    return key.owner if is_security(person) and key.owner_id is not None else person
+
+
+# -- exception requests ------------------------------------------------------------------
 
 def decision_refusal(actor: Person, exception) -> str:
     """Why ``actor`` may not decide this exception request, or '' if they may.
@@ -44,3 +140,21 @@ def decision_refusal(actor: Person, exception) -> str:
     if actor.is_manager:
         return ""
     return "only a manager or the security team can decide this request"
+
+
+def exception_action_refusal(person, exception, action: str) -> str:
+    """Why ``person``'s role does not let them ``approve``, ``reject``, ``withdraw`` or
+    ``revoke`` this request, or '' if it does (whether its state allows the action is the
+    service's to say).
+
+    Deciders per ``decision_refusal`` approve and reject; the requester or the security team
+    withdraw; the security team or a possible decider revoke.
+    """
+    if action == "withdraw":
+        if person.pk == exception.requested_by_id or is_security(person):
+            return ""
+        return "only the requester or the security team can withdraw a request"
+    refusal = decision_refusal(person, exception)
+    if action == "revoke" and refusal and not is_security(person):
+        return "only the security team or the requester's approver can revoke"
+    return "" if action == "revoke" else refusal

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from accounts.models import Person
 
-from .access import is_security
 from .models import AccessKey, AwsAccount, Compliance, Finding, IamUser
 from .policy import RULES, Element, Severity
 
@@ -75,14 +74,9 @@ def _searched_key_ids(value: str):
 
 
 def visible_accounts(request):
-    """The accounts a person may filter by: all of them for the security team, otherwise only
-    those holding a key the person can see, so neither the choices nor the answer to a
-    guessed account id reveal an account outside their scope."""
-    person = getattr(request, "user", None)
-    if is_security(person):
-        return AwsAccount.objects.all()
-    return AwsAccount.objects.filter(
-        pk__in=AccessKey.objects.visible_to(person).values("account_id"))
+    """The accounts a person may filter by (``AwsAccount.objects.visible_to``): neither the
+    choices nor the answer to a guessed account id reveal an account outside their scope."""
+    return AwsAccount.objects.visible_to(getattr(request, "user", None))
 
 
 class KeyFilter(filters.FilterSet):

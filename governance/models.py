@@ -18,6 +18,18 @@ ROLE_ARN_VALIDATOR = RegexValidator(
 ROOT_USER_NAME = "<root_account>"
 
 
+class AwsAccountQuerySet(models.QuerySet):
+    def visible_to(self, person) -> "AwsAccountQuerySet":
+        """Every account for the security team; for anyone else only the accounts holding a
+        key they can see, so that neither a list of accounts nor the answer to a guessed
+        account id reveals an account outside their scope."""
+        if not (person and person.is_authenticated and person.is_active):
+            return self.none()
+        if person.is_security:
+            return self
+        return self.filter(pk__in=AccessKey.objects.visible_to(person).values("account_id"))
+
+
 class AwsAccount(models.Model):
     """An AWS account Keyledger reads, and the account-level facts the rules need."""
 
@@ -50,6 +62,8 @@ class AwsAccount(models.Model):
         help_text="Start of the last sync that listed every key holder's keys; the others "
                   "list only users whose credential-report slots changed.",
     )
+
+    objects = AwsAccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "account_id"]

@@ -2,10 +2,9 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
-from governance.access import is_security
+from governance.access import security_required
 from governance.views.paging import page_of
 
 from .forms import PreferenceForm
@@ -13,11 +12,9 @@ from .models import Kind, Notification, NotificationPreference
 from .services import notification_preference_set
 
 
-@login_required
+@security_required
 def outbox(request):
     """Every message sent (or, in the demo, that would have been), newest first."""
-    if not is_security(request.user):
-        raise PermissionDenied("The outbox is for the security team.")
     sent = Notification.objects.filter(sent_at__isnull=False).order_by("-sent_at", "-pk")
     kind = request.GET.get("kind", "")
     if kind in Kind.values:

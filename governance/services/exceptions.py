@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.audit import audit
 from core.errors import GovernanceError, NotAllowed
 
-from ..access import can_manage_key, decision_refusal, is_security
+from ..access import can_manage_key, decision_refusal, exception_action_refusal
 from ..evaluation import evaluate_keys
 from ..models import AccessKey, ExceptionRequest, Finding
 from ..policy import RULES
@@ -147,8 +147,9 @@ def exception_withdraw(*, actor, exception: ExceptionRequest) -> ExceptionReques
     if exception.status != Status.REQUESTED:
         raise GovernanceError(f"only a pending request can be withdrawn; this one is "
                               f"{exception.status}")
-    if actor.pk != exception.requested_by_id and not is_security(actor):
-        raise NotAllowed("only the requester or the security team can withdraw a request")
+    refusal = exception_action_refusal(actor, exception, "withdraw")
+    if refusal:
+        raise NotAllowed(refusal)
     before = _state(exception)
     exception.status, exception.closed_at = Status.WITHDRAWN, timezone.now()
     exception.save(update_fields=["status", "closed_at"])
@@ -165,8 +166,9 @@ def exception_revoke(*, actor, exception: ExceptionRequest, note: str) -> Except
     if exception.status != Status.APPROVED:
         raise GovernanceError(f"only an approved exception can be revoked; this one is "
                               f"{exception.status}")
-    if decision_refusal(actor, exception) and not is_security(actor):
-        raise NotAllowed("only the security team or the requester's approver can revoke")
+    refusal = exception_action_refusal(actor, exception, "revoke")
+    if refusal:
+        raise NotAllowed(refusal)
     if not note.strip():
         raise GovernanceError("say why the exception is revoked")
     before = _state(exception)

@@ -11,7 +11,7 @@ from accounts.services import person_update
 from core.audit import audit
 from core.errors import Conflict, GovernanceError, NotAllowed
 
-from ..access import can_manage_key, is_security
+from ..access import can_assign_owner, can_manage_key, is_security, registration_owner
 from ..evaluation import evaluate_keys, keys_of_people
 from ..models import AccessKey, PurposeCategory, Registration
 
@@ -29,7 +29,7 @@ def _reevaluate(key: AccessKey) -> None:
 @transaction.atomic
 def owner_assign(*, actor, key: AccessKey, person) -> AccessKey:
     """The security team names a key's owner (an active person); overrides tags."""
-    if not is_security(actor):
+    if not can_assign_owner(actor):
         raise NotAllowed("only the security team assigns owners")
     if person is None or not person.is_active:
         raise GovernanceError("the owner must be an active person")
@@ -90,7 +90,7 @@ def purpose_register(*, actor, key: AccessKey, data: RegistrationInput) -> Regis
             pk=previous.pk, superseded_at__isnull=True).update(superseded_at=now)
         if not superseded:
             raise Conflict(REGISTERED_MEANWHILE)
-    owner = actor if not is_security(actor) or key.owner_id is None else key.owner
+    owner = registration_owner(actor, key)
     try:
         with transaction.atomic():  # waits for a concurrent first registration to end
             registration = Registration.objects.create(

@@ -1,26 +1,19 @@
 """AWS accounts for the security team: sync status, add, enable/disable, and "Sync now"."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from ..access import is_security
+from ..access import account_for, security_required
 from ..forms import AccountForm
 from ..models import AccessKey, AwsAccount, SyncRun
 from ..services.accounts import account_add, account_set_enabled, account_sync_request
 from .paging import page_of
 
 ACCOUNTS_PER_PAGE = 100
-
-
-def _security_only(request) -> None:
-    if not is_security(request.user):
-        raise PermissionDenied("The AWS accounts page is for the security team.")
 
 
 def _with_status(accounts):
@@ -45,9 +38,8 @@ def _rows(accounts):
     return [(a, runs.get(a.last_run_id)) for a in accounts]
 
 
-@login_required
+@security_required
 def aws_accounts(request):
-    _security_only(request)
     form = AccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -66,21 +58,19 @@ def aws_accounts(request):
                   status=400 if form.errors else 200)
 
 
-@login_required
+@security_required
 @require_POST
 def aws_account_toggle(request, pk: int):
-    _security_only(request)
-    account = get_object_or_404(AwsAccount, pk=pk)
+    account = account_for(request.user, pk)
     account_set_enabled(actor=request.user, account=account, enabled=not account.enabled)
     messages.success(request, f"{account} {'enabled' if account.enabled else 'disabled'}.")
     return redirect("aws-accounts")
 
 
-@login_required
+@security_required
 @require_POST
 def aws_account_sync(request, pk: int):
-    _security_only(request)
-    account = get_object_or_404(AwsAccount, pk=pk)
+    account = account_for(request.user, pk)
     if SyncRun.objects.filter(account=account, status=SyncRun.Status.RUNNING).exists():
         messages.info(request, f"A sync of {account} is already running.")
     else:
@@ -91,12 +81,9 @@ def aws_account_sync(request, pk: int):
     return redirect("aws-accounts")
 
 
-@login_required
+@security_required
 def aws_account_progress(request, pk: int):
     """One account's row, re-polled by htmx every second while a sync runs."""
-    _security_only(request)
-    rows = _rows(_with_status(AwsAccount.objects.filter(pk=pk)))
-    if not rows:
-        raise Http404("No such account.")
-    account, run = rows[0]
+    account = account_for(request.user, pk, accounts=_with_status(AwsAccount.objects.all()))
+    [(account, run)] = _rows([account])
     return render(request, "governance/_aws_account_row.html", {"account": account, "run": run})

@@ -1,22 +1,18 @@
 """The audit log: every governance decision, filterable, and the state of its hash chain;
 security team only."""
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import render
 
-from ..access import is_security
+from ..access import security_required
 from ..audit_sink import configured_sink
 from ..models import AuditEvent, AuditForwarding, AuditVerification
 from ..untrusted import query_text
 from .paging import page_of
 
 
-@login_required
+@security_required
 def audit_log(request):
-    if not is_security(request.user):
-        raise PermissionDenied("The audit log is for the security team.")
     events = AuditEvent.objects.all()
     action = query_text(request, "action", 60)
     actor = query_text(request, "actor", 254)

@@ -3,15 +3,21 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from core.errors import GovernanceError, NotAllowed
 
-from ..access import can_manage_key, decision_refusal, is_security
+from ..access import (
+    can_manage_key,
+    decision_refusal,
+    exception_action_refusal,
+    exception_for,
+    is_security_or_manager,
+    key_for,
+)
 from ..forms import ApproveForm, ExceptionRequestForm, NoteForm
 from ..models import AuditEvent, ExceptionRequest, Finding
 from ..policy import RULES
-from ..selectors import visible_key_or_404
 from ..services.exceptions import (
     exception_approve,
     exception_reject,
@@ -38,14 +44,15 @@ def waivable_findings(key) -> list[Finding]:
         return []
     taken = set(ExceptionRequest.objects.filter(key=key, status__in=ExceptionRequest.OPEN_STATUSES)
                 .values_list("code", flat=True))
-    return [f for f in key.open_findings
+    open_findings = Finding.objects.filter(key=key, resolved_at__isnull=True).order_by("code")
+    return [f for f in open_findings
             if f.code in RULES and RULES[f.code].waivable and f.code not in taken]
 
 
 @login_required
 def exception_new(request, pk: int):
     """The owner (or security) asks to waive one finding until a date."""
-    key = visible_key_or_404(request.user, pk)
+    key = key_for(request.user, pk)
     if not can_manage_key(request.user, key):
         raise PermissionDenied("Only the key's owner or the security team can ask for this.")
     findings = waivable_findings(key)
@@ -70,7 +77,7 @@ def exception_new(request, pk: int):
 def exception_list(request):
     """Requests awaiting the person's decision, their own, or every one they may see."""
     person = request.user
-    default = "awaiting" if is_security(person) or person.is_manager else "mine"
+    default = "awaiting" if is_security_or_manager(person) else "mine"
     tab = request.GET.get("tab") if request.GET.get("tab") in TABS else default
     requests = {
         "awaiting": ExceptionRequest.objects.awaiting_decision_by(person),
@@ -109,23 +116,12 @@ def _perform(action: str, actor, exception: ExceptionRequest, data: dict) -> Non
         exception_withdraw(actor=actor, exception=exception)
 
 
-def _may(action: str, person, exception: ExceptionRequest) -> bool:
-    """Whether the person's role lets them take ``action`` on this request (state aside).
-
-    Mirrors the services, which decide again: deciders per ``decision_refusal``; the
-    requester or security withdraw; security or a possible decider revoke.
-    """
-    if action == "withdraw":
-        return person.pk == exception.requested_by_id or is_security(person)
-    refusal = decision_refusal(person, exception)
-    return not refusal or (action == "revoke" and is_security(person))
-
-
 def _available_actions(person, exception: ExceptionRequest, bound: dict) -> dict:
     """action -> its form (True when it takes none), for the actions open to the person now."""
     return {action: bound.get(action) or _action_form(action, exception) or True
             for action, state in ACTION_STATE.items()
-            if exception.status == state and _may(action, person, exception)}
+            if exception.status == state
+            and not exception_action_refusal(person, exception, action)}
 
 
 def _detail_page(request, exception: ExceptionRequest, bound: dict, status: int = 200):
@@ -145,16 +141,14 @@ def _detail_page(request, exception: ExceptionRequest, bound: dict, status: int 
 @login_required
 def exception_detail(request, pk: int):
     """One request, its audit trail, and (POST ``action``) approve/reject/withdraw/revoke."""
-    exception = get_object_or_404(
-        ExceptionRequest.objects.visible_to(request.user).select_related(
-            "key__account", "key__user", "requested_by__manager", "decided_by"), pk=pk)
+    exception = exception_for(request.user, pk)
     if request.method != "POST":
         return _detail_page(request, exception, {})
     action = request.POST.get("action", "")
     if action not in DONE:
         messages.error(request, "Choose approve, reject, withdraw or revoke.")
         return redirect("exception-detail", pk=exception.pk)
-    if not _may(action, request.user, exception):
+    if exception_action_refusal(request.user, exception, action):
         raise NotAllowed(f"You may not {action} this request.")
     form = _action_form(action, exception, request.POST)
     if form is not None and not form.is_valid():

@@ -13,13 +13,13 @@ from django.views.decorators.http import require_POST
 
 from core.errors import GovernanceError
 
-from ..access import is_security
+from ..access import can_deactivate, can_place_unknown_keys, key_for
 from ..aws.errors import CollectionError
 from ..aws.responder import account_of_key
 from ..exports import csv_lines, key_export_rows
 from ..filters import KeyFilter, visible_accounts
 from ..models import AccessKey, AuditEvent, AwsAccount, ExceptionRequest, Finding, SyncRun
-from ..selectors import key_scorecard, keys_for_listing, listing_page, visible_key_or_404
+from ..selectors import key_scorecard, keys_for_listing, listing_page
 from ..services.incident import key_deactivate, responder_role_arn
 from .paging import LeadingFieldSeek, SnapshotCountPaginator, page_of
 
@@ -85,7 +85,7 @@ def key_lookup(request):
     key = AccessKey.objects.visible_to(request.user).filter(access_key_id=key_id).first()
     if key is not None:
         return redirect("key-detail", pk=key.pk)
-    if is_security(request.user):
+    if can_place_unknown_keys(request.user):
         messages.error(request, _unknown_key_message(key_id))
     else:
         messages.error(request, f"No key {key_id} among the keys you can see.")
@@ -108,7 +108,7 @@ def _unknown_key_message(key_id: str) -> str:
 @require_POST
 def key_deactivate_view(request, pk: int):
     """Security stops a key in AWS now (confirmation and reason required)."""
-    key = visible_key_or_404(request.user, pk)
+    key = key_for(request.user, pk)
     try:
         key_deactivate(actor=request.user, key=key, reason=request.POST.get("reason", ""))
     except GovernanceError as exc:
@@ -120,14 +120,16 @@ def key_deactivate_view(request, pk: int):
 
 @login_required
 def key_detail(request, pk: int):
-    key = visible_key_or_404(request.user, pk)
-    findings = Finding.objects.filter(key=key).select_related("exception").order_by(
-        "resolved_at", "-opened_at")
-    exposed = next((f for f in key.open_findings if f.code == "KEY_EXPOSED"), None)
+    key = key_for(request.user, pk)
+    findings = list(Finding.objects.filter(key=key).select_related("exception").order_by(
+        "resolved_at", "-opened_at"))
+    open_findings = [f for f in findings if f.resolved_at is None]
+    exposed = next((f for f in open_findings if f.code == "KEY_EXPOSED"), None)
     return render(request, "governance/key_detail.html", {
         "key": key,
+        "can_deactivate": can_deactivate(request.user, key),
         "exposed_on": exposed.opened_at if exposed else None,
-        "scorecard": key_scorecard(key.open_findings),
+        "scorecard": key_scorecard(open_findings),
         "findings": findings,
         "registration": key.registrations.filter(superseded_at__isnull=True).first(),
         "exceptions": ExceptionRequest.objects.filter(key=key).select_related(

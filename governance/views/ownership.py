@@ -15,12 +15,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import Person
 
-from ..access import can_manage_key, is_security
+from ..access import can_assign_owner, can_manage_key, key_for, security_or_manager_required
 from ..errors import GovernanceError
 from ..forms import AssignOwnerForm
 from ..models import AccessKey, ExceptionRequest, Finding
 from ..needs import key_needs
-from ..selectors import key_scorecard, keys_for_listing, visible_key_or_404
+from ..selectors import key_scorecard, keys_for_listing
 from ..services.keys import owner_assign
 from ..untrusted import query_id
 from .paging import page_of
@@ -36,11 +36,6 @@ class RotationRow:
     @property
     def due_in(self) -> int:
         return -self.overdue_by
-
-
-def _security_or_manager(person, page: str) -> None:
-    if not (is_security(person) or person.is_manager):
-        raise PermissionDenied(f"The {page} page is for the security team and managers.")
 
 
 def _page(request, queryset, param: str = "page"):
@@ -83,29 +78,27 @@ def _grouped(keys):
             for account, account_rows in groupby(rows, key=lambda row: row[0].account)]
 
 
-@login_required
+@security_or_manager_required
 def ownership_gaps(request):
     """Keys without an owner or a current purpose, by account and IAM user."""
     person = request.user
-    _security_or_manager(person, "ownership gaps")
     codes = [request.GET["gap"]] if request.GET.get("gap") in GAP_CODES else list(GAP_CODES)
     gap = Finding.objects.filter(key=OuterRef("pk"), resolved_at__isnull=True, code__in=codes)
     keys = AccessKey.objects.visible_to(person).filter(Exists(gap), removed_at__isnull=True)
     page, query = _page(request, keys_for_listing(keys).order_by(*LISTING_ORDER))
-    security = is_security(person)
+    can_assign = can_assign_owner(person)
     people = list(Person.objects.filter(is_active=True).only("pk", "email", "name")) \
-        if security else []
+        if can_assign else []
     return render(request, "governance/workflows/gaps.html", {
         "page": page, "query": query, "groups": _grouped(page), "gap": request.GET.get("gap"),
-        "gap_codes": GAP_CODES, "can_assign": security, "people": people,
+        "gap_codes": GAP_CODES, "can_assign": can_assign, "people": people,
         "here": request.get_full_path()})
 
 
-@login_required
+@security_or_manager_required
 def rotation(request):
     """Per account, active keys overdue / due soon / fine, and the keys to rotate first."""
     person = request.user
-    _security_or_manager(person, "rotation status")
     now, limit = timezone.now(), settings.KEYLEDGER_ROTATION_MAX_DAYS
     warning = settings.KEYLEDGER_ROTATION_WARNING_DAYS
     overdue_edge = now - timedelta(days=limit + 1)  # age > limit (whole days)
@@ -143,9 +136,9 @@ def key_assign_owner(request, pk: int):
     """The security team names a key's owner (POST only); back to where they came from."""
     if request.method != "POST":
         return redirect("key-detail", pk=pk)
-    if not is_security(request.user):
+    if not can_assign_owner(request.user):
         raise PermissionDenied("Only the security team assigns owners.")
-    key = visible_key_or_404(request.user, pk)
+    key = key_for(request.user, pk)
     form = AssignOwnerForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"{key}: {form.errors['person'][0]}")

@@ -7,9 +7,8 @@ from django.shortcuts import redirect, render
 
 from core.errors import Conflict, GovernanceError
 
-from ..access import can_manage_key, is_security
+from ..access import can_manage_key, key_for, registration_owner
 from ..forms import ALTERNATIVE_FIELDS, RegistrationForm
-from ..selectors import visible_key_or_404
 from ..services.keys import purpose_register
 
 
@@ -20,7 +19,7 @@ def key_register(request, pk: int):
     When someone else registered it at the same moment (409), the form comes back with what
     the person typed, under the registration that now stands.
     """
-    key = visible_key_or_404(request.user, pk)
+    key = key_for(request.user, pk)
     if not can_manage_key(request.user, key):
         raise PermissionDenied("Only the key's owner or the security team can register it.")
     current = key.registrations.filter(superseded_at__isnull=True).first()
@@ -42,5 +41,5 @@ def key_register(request, pk: int):
         "alternatives": [form[name] for name in ALTERNATIVE_FIELDS],
         "details": [form[name] for name in ("source_restriction", "rotation_procedure",
                                             "deactivation_contact")],
-        "becomes_owner": is_security(request.user) and key.owner_id is None,
+        "becomes_owner": registration_owner(request.user, key).pk != key.owner_id,
     }, status=400 if form.errors and status == 200 else status)
