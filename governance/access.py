@@ -106,7 +106,9 @@ def can_place_unknown_keys(person) -> bool:
 def registration_owner(person, key: AccessKey) -> Person:
     """Who owns ``key`` once ``person`` registers its purpose: the registrant, except when
     the security team registers a key that already has an owner, who stays."""
-    return key.owner if is_security(person) and key.owner_id is not None else person
+    if is_security(person) and key.owner is not None:
+        return key.owner
+    return person
 
 
 # -- exception requests ------------------------------------------------------------------
