@@ -1,9 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 
+from core.errors import NotAllowed
+
 from .models import ApiToken, Person
 from .services import person_create, person_password_changed, person_update
+from .tokens import api_token_revoke
 
 VIA = "admin"
 # What the change page edits, all written by ``person_update`` (audited).
@@ -92,12 +95,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens (audited)")
     def revoke(self, request, queryset):
-        from django.contrib import messages
-
-        from core.errors import NotAllowed
-
-        from .tokens import api_token_revoke
-
         try:
             for token in queryset:
                 api_token_revoke(actor=request.user, token=token)

@@ -98,12 +98,6 @@ class Person(AbstractBaseUser, PermissionsMixin):
         return self.has_role(Role.MANAGER)
 
 
-class ApiTokenQuerySet(models.QuerySet):
-    def usable(self, now) -> "ApiTokenQuerySet":
-        """Tokens that authenticate at ``now``: not revoked, not expired, person active."""
-        return self.filter(revoked_at__isnull=True, expires_at__gt=now, person__is_active=True)
-
-
 class ApiToken(models.Model):
     """A personal API token: the person's own access, for scripts, until it expires.
 
@@ -121,7 +115,6 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

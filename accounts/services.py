@@ -1,6 +1,6 @@
 """Every change to a person, each audited in the transaction that makes it.
 
-The callers are ``import_people``, the Django admin and governance's ``person_deactivate``;
+The callers are ``import_people`` and the Django admin;
 none writes a person's name, e-mail, manager, groups, flags or active state by itself. Each
 service takes the acting person (``actor``; None for the system, such as a command run from
 a shell) and ``via``, the path the change came through, which the audit summary names.

@@ -13,7 +13,6 @@ backend objects; that is why this must run in the process where moto runs.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from dataclasses import dataclass
@@ -50,7 +49,6 @@ SEED_ROLE_NAME = "OrganizationAccountAccessRole"
 SEED_SESSION_NAME = "keyledger-seed"
 ROOT_USER = "<root_account>"
 DEMO_PASSWORD = "Demo-only-Passw0rd!"
-PEOPLE_CSV_HEADER = ("email", "name", "manager_email", "roles", "active")
 USER_HEADROOM_DAYS = 7  # a user exists a little before its oldest key
 
 SITUATIONS = (
@@ -141,23 +139,6 @@ def demo_people() -> tuple[DemoPerson, ...]:
         )
         for person in PEOPLE
     )
-
-
-def write_people_csv(org: DemoOrganization, path) -> None:
-    """Write ``org.people`` in the format ``manage.py import_people`` reads."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(PEOPLE_CSV_HEADER)
-        for person in org.people:
-            writer.writerow(
-                [
-                    person.email,
-                    person.name,
-                    person.manager_email,
-                    " ".join(person.roles),
-                    "true" if person.active else "false",
-                ]
-            )
 
 
 def _require_in_process_moto() -> None:

@@ -1,12 +1,12 @@
 """Template context every page needs: the navigation the signed-in person may use."""
 
+from .models import ExceptionRequest
+
 
 def navigation(request):
     person = getattr(request, "user", None)
     if not (person and person.is_authenticated):
         return {}
-    from .models import ExceptionRequest
-
     return {
         "is_security": person.is_security,
         "is_manager": person.is_manager,

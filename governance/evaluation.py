@@ -274,7 +274,3 @@ class _Context:
         return [f for f in evaluate_key(facts, now=now, thresholds=self.shared.thresholds)
                 if f.code in RULES]
 
-
-def keys_of_people(person_ids) -> Q:
-    """Keys whose ownership may change when these people change (assigned, resolved)."""
-    return Q(assigned_owner_id__in=person_ids) | Q(owner_id__in=person_ids)

@@ -52,23 +52,30 @@ def key_export_rows(keys: QuerySet, *, now: datetime | None = None) -> Iterator[
     """One dict per key with exactly KEY_EXPORT_COLUMNS."""
     now = now or timezone.now()
     for key in keys.iterator(chunk_size=2000):
-        is_root = key.user.is_root
-        yield {
-            "account_id": key.account.account_id,
-            "account_name": key.account.name,
-            "user_name": key.user.name,
-            "access_key_id": "" if is_root else (key.access_key_id or ""),
-            "status": key.status,
-            "created_at": _iso(key.created_at),
-            "age_days": "" if key.created_at is None else str((now - key.created_at).days),
-            "last_used_at": _iso(key.last_used_at),
-            "last_used_service": key.last_used_service,
-            "last_used_region": key.last_used_region,
-            "owner_email": key.owner.email if key.owner_id else "",
-            "purpose": key.purpose_category or "",
-            "findings": key.open_codes,
-            "compliance": key.compliance,
-        }
+        yield key_export_row(key, now=now)
+
+
+def key_export_row(key: AccessKey, *, now: datetime | None = None) -> dict:
+    """One key (loaded with ``with_export_columns``) as a dict with exactly
+    KEY_EXPORT_COLUMNS: the same strings the CSV and the API show."""
+    now = now or timezone.now()
+    is_root = key.user.is_root
+    return {
+        "account_id": key.account.account_id,
+        "account_name": key.account.name,
+        "user_name": key.user.name,
+        "access_key_id": "" if is_root else (key.access_key_id or ""),
+        "status": key.status,
+        "created_at": _iso(key.created_at),
+        "age_days": "" if key.created_at is None else str((now - key.created_at).days),
+        "last_used_at": _iso(key.last_used_at),
+        "last_used_service": key.last_used_service,
+        "last_used_region": key.last_used_region,
+        "owner_email": key.owner.email if key.owner_id else "",
+        "purpose": key.purpose_category or "",
+        "findings": key.open_codes,
+        "compliance": key.compliance,
+    }
 
 
 def _skipped_before_formula(char: str) -> bool:

@@ -62,14 +62,20 @@ class PolicySource:
         return template.format(name=f'"{self.name}"', group=group)
 
 
-def decode_document(document: object) -> dict:
-    """The document as a dict: JSON text is parsed, URL-encoded JSON decoded first."""
+def parse_document(document: object) -> dict | None:
+    """The document as a dict, or None when it is not a JSON object.
+
+    JSON text is parsed as it is, then URL-decoded (as IAM returns documents); bytes are
+    read as UTF-8 with replacement. Never raises: invalid UTF-8 or JSON, and JSON nested
+    too deeply for Python's parser, are None. The one decoder for documents from AWS
+    (``governance.aws.documents``) and from people (``check_policy``).
+    """
     if isinstance(document, dict):
         return document
     if isinstance(document, bytes):
         document = document.decode("utf-8", errors="replace")
     if not isinstance(document, str):
-        return {}
+        return None
     for candidate in (document, unquote(document)):
         try:
             parsed = json.loads(candidate)
@@ -77,7 +83,13 @@ def decode_document(document: object) -> dict:
             continue
         if isinstance(parsed, dict):
             return parsed
-    return {}
+    return None
+
+
+def decode_document(document: object) -> dict:
+    """The document as a dict; ``{}`` (no statements) when it is not a JSON object."""
+    parsed = parse_document(document)
+    return {} if parsed is None else parsed
 
 
 def strings(value: object) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """What the API shows and accepts. Every field is named: no secret, hash or ExternalId leaves.
 
 A key's list item carries the CSV export's contract columns with the export's own values
-(``governance.exports.key_export_rows``): the same strings, ``""`` when unknown, dates ISO
+(``governance.exports.key_export_row``): the same strings, ``""`` when unknown, dates ISO
 8601 UTC, ``findings`` the open codes joined by ``;``. So the page, the export and the API
 describe a key identically.
 """
@@ -9,19 +9,12 @@ describe a key identically.
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from ..exports import key_export_rows
+from ..exports import key_export_row
 from ..models import AccessKey, AwsAccount, ExceptionRequest, Finding, Registration, SyncRun
 from ..selectors import key_scorecard
 from ..services.keys import REGISTRATION_TEXT_FIELDS
 
 ISO_OR_EMPTY = "ISO 8601 UTC (2025-01-31T12:00:00Z); empty when unknown"
-
-
-class _Loaded(list):
-    """Keys already loaded, handed to the export where it expects a queryset to iterate."""
-
-    def iterator(self, chunk_size=None):
-        return iter(self)
 
 
 class ScorecardEntrySerializer(serializers.Serializer):
@@ -59,7 +52,7 @@ class KeySerializer(serializers.Serializer):
     scorecard = ScorecardEntrySerializer(many=True, read_only=True)
 
     def to_representation(self, key: AccessKey) -> dict:
-        row = next(key_export_rows(_Loaded([key]), now=self.context.get("now")))
+        row = key_export_row(key, now=self.context.get("now"))
         return {
             "id": key.pk,
             "url": reverse("api-key-detail", args=[key.pk], request=self.context.get("request")),

@@ -8,30 +8,30 @@ sha256, so identical documents are stored once and a re-sync can tell "unchanged
 import hashlib
 import json
 from typing import Any
-from urllib.parse import unquote
 
+from ..iam_statements import parse_document
 from .errors import CollectionError
 
 MAX_DOCUMENT_CHARS = 131_072  # IAM's own limits are far lower; anything above is not IAM's
 
 
 def decode_document(raw: Any, *, where: str) -> Any:
-    """A policy document as JSON data, from a dict, a JSON string or a URL-encoded string."""
+    """A policy document as JSON data, from a dict, a JSON string or a URL-encoded string.
+
+    The decoding is ``iam_statements.parse_document`` (the analyser's own); this border
+    only refuses what AWS never sends, as ``bad_data`` naming ``where``.
+    """
     if isinstance(raw, (dict, list)):
         return raw
     if not isinstance(raw, str):
         raise CollectionError("bad_data", f"{where}: policy document is not text")
     if len(raw) > MAX_DOCUMENT_CHARS:
         raise CollectionError("bad_data", f"{where}: policy document too long")
-    for candidate in (raw, unquote(raw)):
-        try:
-            document = json.loads(candidate)
-        except ValueError:
-            continue
-        if not isinstance(document, dict):
-            raise CollectionError("bad_data", f"{where}: policy document is not a JSON object")
-        return document
-    raise CollectionError("bad_data", f"{where}: policy document is not JSON")
+    document = parse_document(raw)
+    if document is None:
+        raise CollectionError("bad_data",
+                              f"{where}: policy document is not JSON (or not a JSON object)")
+    return document
 
 
 def canonical_json(document: Any) -> str:

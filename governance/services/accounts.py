@@ -9,7 +9,7 @@ from django.db import transaction
 from core.audit import audit
 
 from ..aws.organizations import organization_accounts
-from ..models import AwsAccount
+from ..models import AwsAccount, SyncRun
 
 
 def reader_role_arn(account_id: str, role_name: str | None = None) -> str:
@@ -114,8 +114,7 @@ def account_update(*, actor, account: AwsAccount, name: str | None = None,
 @transaction.atomic
 def account_sync_request(*, actor, account: AwsAccount) -> None:
     """Queue a sync of one account now (after this transaction commits), audited."""
-    from ..models import SyncRun
-    from ..tasks import sync_account_task
+    from ..tasks import sync_account_task  # tasks import services: import it lazily
 
     audit(actor=actor, action="account.sync_requested", obj=account,
           summary=f"requested a sync of {account.account_id} now")

@@ -7,12 +7,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.services import person_update
 from core.audit import audit
 from core.errors import Conflict, GovernanceError, NotAllowed
 
-from ..access import can_assign_owner, can_manage_key, is_security, registration_owner
-from ..evaluation import evaluate_keys, keys_of_people
+from ..access import can_assign_owner, can_manage_key, registration_owner
+from ..evaluation import evaluate_keys
 from ..models import AccessKey, PurposeCategory, Registration
 
 REGISTRATION_TEXT_FIELDS = (
@@ -113,18 +112,3 @@ def purpose_register(*, actor, key: AccessKey, data: RegistrationInput) -> Regis
           after={"registration": registration.pk, "category": registration.category,
                  "owner": owner.email, "review_due_on": registration.review_due_on.isoformat()})
     return registration
-
-
-@transaction.atomic
-def person_deactivate(*, actor, person) -> int:
-    """A person leaves: they can no longer sign in or own keys; their keys become gaps.
-
-    Their sessions end and their API tokens are revoked (``accounts.services``, which
-    writes ``person.deactivate``). Returns how many keys were re-evaluated.
-    """
-    if not is_security(actor):
-        raise NotAllowed("only the security team deactivates people")
-    if not person.is_active:
-        return 0
-    person_update(actor=actor, person=person, is_active=False, reevaluate=False)
-    return evaluate_keys(keys=AccessKey.objects.filter(keys_of_people([person.pk]))).keys

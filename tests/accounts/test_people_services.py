@@ -8,9 +8,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Person
+from accounts.services import person_update
 from accounts.tokens import api_token_create
 from governance.models import AuditEvent
-from governance.services.keys import person_deactivate
 from tests.factories import PersonFactory, personas
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def test_the_security_team_deactivating_a_leaver_ends_sessions_and_tokens():
     browser, api = signed_in_with_token(owner)
     bystander, bystander_api = signed_in_with_token(people["other_owner"])
 
-    person_deactivate(actor=people["security"], person=owner)
+    person_update(actor=people["security"], person=owner, is_active=False)
 
     assert sessions_of(owner) == 0 and sessions_of(people["other_owner"]) == 1
     assert api.get("/api/v1/keys/").status_code == 401
@@ -53,8 +53,6 @@ def test_the_security_team_deactivating_a_leaver_ends_sessions_and_tokens():
 
 
 def test_tokens_already_revoked_are_not_revoked_again():
-    from accounts.services import person_update
-
     person = PersonFactory(email="dev@example.com")
     old, _ = api_token_create(actor=person, name="old", days=5)
     ApiToken.objects.filter(pk=old.pk).update(revoked_at="2020-01-01T00:00:00Z")
@@ -66,8 +64,6 @@ def test_tokens_already_revoked_are_not_revoked_again():
 
 
 def test_a_manager_loop_is_refused_by_the_service():
-    from accounts.services import person_update
-
     a = PersonFactory(email="a@example.com")
     b = PersonFactory(email="b@example.com", manager=a)
     c = PersonFactory(email="c@example.com", manager=b)

@@ -18,7 +18,6 @@ from demo.seed import (
     ROOT_USER,
     DemoOrganization,
     seed_organization,
-    write_people_csv,
 )
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -311,24 +310,18 @@ class TestDefaultDemoOrganization:
         assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": DEMO_EXTERNAL_ID}}
 
 
-    def test_people_csv_has_the_import_header_and_every_person(self, org, tmp_path):
-        path = tmp_path / "people.csv"
-
-        write_people_csv(org, path)
-
-        lines = path.read_text(encoding="utf-8").splitlines()
-        assert lines[0] == "email,name,manager_email,roles,active"
-        rows = list(csv.DictReader(lines))
-        assert len(rows) == len(org.people) >= 11
-        by_email = {row["email"]: row for row in rows}
-        assert [r["email"] for r in rows if r["roles"] == "security"] == ["priya.raman@example.com"]
-        managers = {r["email"] for r in rows if r["roles"] == "manager"}
+    def test_people_have_one_security_person_two_managers_and_a_leaver(self, org):
+        people = org.people
+        assert len(people) >= 11
+        by_email = {person.email: person for person in people}
+        assert [p.email for p in people if p.roles == ("security",)] == ["priya.raman@example.com"]
+        managers = {p.email for p in people if p.roles == ("manager",)}
         assert len(managers) == 2
-        owners = [r for r in rows if not r["roles"]]
+        owners = [p for p in people if not p.roles]
         assert len(owners) >= 8
-        assert all(r["manager_email"] in managers for r in owners)
-        assert by_email["ivan.moreau@example.com"]["active"] == "false"
-        assert {r["active"] for r in rows} == {"true", "false"}
+        assert all(p.manager_email in managers for p in owners)
+        assert by_email["ivan.moreau@example.com"].active is False
+        assert {p.active for p in people} == {True, False}
         inactive = (account_id_named(org, "prod"), "svc-legacy-crm")
         assert inactive in org.situations["owner_tag_inactive"]
 

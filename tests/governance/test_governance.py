@@ -7,6 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 import governance.services.exceptions as exception_services
+from accounts.services import person_update
 from core.errors import GovernanceError, NotAllowed
 from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, AuditEvent, ExceptionRequest, Finding
@@ -21,7 +22,6 @@ from governance.services.exceptions import (
 from governance.services.keys import (
     RegistrationInput,
     owner_assign,
-    person_deactivate,
     purpose_register,
 )
 from tests.factories import NOW, AccessKeyFactory, IamUserFactory, PersonFactory, personas
@@ -92,7 +92,7 @@ def test_assignment_overrides_the_tag_and_is_audited(people):
 
 def test_a_person_leaving_reopens_no_owner_on_their_keys(people):
     key = owned_key("owner@example.com")
-    person_deactivate(actor=people["security"], person=people["owner"])
+    person_update(actor=people["security"], person=people["owner"], is_active=False)
     key.refresh_from_db()
     assert key.owner is None and "has left" in key.owner_gap
     assert "NO_OWNER" in open_codes(key)

@@ -45,6 +45,7 @@ def test_percent_in_a_plain_json_document_is_not_unquoted():
     ("%7B%22Version%22%3A", "not JSON"),  # truncated URL-encoded document
     ("{'Version': '2012-10-17'}", "not JSON"),
     ("", "not JSON"),
+    ("[" * 60_000 + "]" * 60_000, "not JSON"),  # deeper than Python's parser goes
     ("null", "not a JSON object"),
     ("42", "not a JSON object"),
     ('"{}"', "not a JSON object"),
