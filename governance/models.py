@@ -9,6 +9,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from .choices import ELEMENT_CHOICES, FINDING_CODE_CHOICES, SEVERITY_CHOICES, Compliance
+
 # Character classes are spelled out: Python's \d and \w also match non-ASCII digits and letters.
 ACCOUNT_ID_VALIDATOR = RegexValidator(r"^[0-9]{12}$", "An AWS account id is exactly 12 digits.")
 ROLE_ARN_VALIDATOR = RegexValidator(
@@ -144,12 +146,6 @@ class IamUser(models.Model):
     @property
     def is_root(self) -> bool:
         return self.name == ROOT_USER_NAME
-
-
-class Compliance(models.TextChoices):
-    COMPLIANT = "compliant", "Compliant"
-    EXCEPTED = "excepted", "Excepted"
-    NON_COMPLIANT = "non_compliant", "Non-compliant"
 
 
 class AccessKeyQuerySet(models.QuerySet):
@@ -430,9 +426,9 @@ class Finding(models.Model):
     """
 
     key = models.ForeignKey(AccessKey, on_delete=models.CASCADE, related_name="findings")
-    code = models.CharField(max_length=40)
-    element = models.CharField(max_length=20)
-    severity = models.CharField(max_length=10)
+    code = models.CharField(max_length=40, choices=FINDING_CODE_CHOICES)
+    element = models.CharField(max_length=20, choices=ELEMENT_CHOICES)
+    severity = models.CharField(max_length=10, choices=SEVERITY_CHOICES)
     reason = models.CharField(max_length=500)
     opened_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)

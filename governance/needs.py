@@ -11,25 +11,11 @@ from django.urls import reverse
 from .models import AccessKey
 from .policy import RULES, Severity
 
-FIXES = {
-    "ROOT_KEY": "Delete the root user's access key.",
-    "KEY_EXPOSED": "Replace the key now: create a new one, switch the workload over, deactivate "
-                   "and delete this one; then check CloudTrail (or ask AWS Support) for what "
-                   "it did while it was public.",
-    "ADMIN_PRIVILEGE": "Cut its permissions down to what the workload needs (no * on *).",
-    "PRIVILEGE_ESCALATION": "Remove the path to admin the finding names (the IAM write "
-                            "actions, or iam:PassRole with a service that runs code), or "
-                            "confine it to the resources the workload needs.",
-    "NO_SOURCE_RESTRICTION": "Confine it to known sources (aws:SourceIp / aws:SourceVpce).",
-    "ROTATION_OVERDUE": "Rotate it: create a new key, switch the workload over, delete this one.",
-    "ROTATION_DUE": "Rotation is due soon: plan the switch to a new key.",
-    "UNUSED": "Deactivate it if nothing uses it any more.",
-    "MULTIPLE_ACTIVE_KEYS": "Keep one active key per IAM user: deactivate the spare.",
-    "HUMAN_USER_KEY": "A person should sign in through IAM Identity Center, not use a key.",
-    "NO_OWNER": "Name an owner.",
-    "NO_PURPOSE": "Register its purpose and why a role, Identity Center or STS cannot serve.",
-    "NO_AUDIT_TRAIL": "The account needs a logging multi-region CloudTrail trail.",
-}
+
+def fix_for(code: str, default: str) -> str:
+    """What the rule ``code`` asks of the key's owner, or ``default`` for a code no rule has."""
+    rule = RULES.get(code)
+    return rule.fix if rule is not None else default
 
 
 @dataclass(frozen=True)
@@ -60,6 +46,6 @@ def key_needs(key: AccessKey, *, can_act: bool) -> list[Need]:
         elif rule is not None and rule.waivable and can_act:
             links.append(("Request an exception",
                           f"{reverse('exception-new', args=[key.pk])}?code={finding.code}"))
-        text = FIXES.get(finding.code, rule.title if rule else finding.code)
+        text = fix_for(finding.code, finding.code)
         needs.append(Need(finding.code, finding.severity, text, finding.reason, tuple(links)))
     return sorted(needs, key=lambda n: -Severity(n.severity).rank())

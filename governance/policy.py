@@ -77,11 +77,18 @@ _SEVERITY_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Se
 
 @dataclass(frozen=True)
 class Rule:
+    """One row of DESIGN.md's findings table, and what a key's owner must do about it.
+
+    ``fix`` is the advice the pages and the reminders give (``governance.needs``), kept here
+    so that a rule and what it asks for are defined once.
+    """
+
     code: str
     element: Element
     severity: Severity
     waivable: bool
     title: str
+    fix: str
 
 
 def _rules(*rules: Rule) -> dict[str, Rule]:
@@ -90,19 +97,36 @@ def _rules(*rules: Rule) -> dict[str, Rule]:
 
 E, S = Element, Severity
 RULES: dict[str, Rule] = _rules(
-    Rule("ROOT_KEY", E.PERMISSIONS, S.CRITICAL, False, "Root user has an active access key"),
-    Rule("KEY_EXPOSED", E.UPDATES, S.CRITICAL, False, "AWS found this key in public"),
-    Rule("ADMIN_PRIVILEGE", E.PERMISSIONS, S.HIGH, True, "Key can do * on *"),
-    Rule("PRIVILEGE_ESCALATION", E.PERMISSIONS, S.HIGH, True, "Key can make itself admin"),
-    Rule("NO_SOURCE_RESTRICTION", E.SOURCE, S.MEDIUM, True, "Key usable from anywhere"),
-    Rule("ROTATION_OVERDUE", E.UPDATES, S.HIGH, True, "Rotation overdue"),
-    Rule("ROTATION_DUE", E.UPDATES, S.LOW, False, "Rotation due soon"),
-    Rule("UNUSED", E.UPDATES, S.MEDIUM, True, "Key unused"),
-    Rule("MULTIPLE_ACTIVE_KEYS", E.PURPOSE, S.MEDIUM, True, "User has several active keys"),
-    Rule("HUMAN_USER_KEY", E.PURPOSE, S.MEDIUM, True, "Key belongs to a person"),
-    Rule("NO_OWNER", E.PURPOSE, S.HIGH, False, "No owner"),
-    Rule("NO_PURPOSE", E.PURPOSE, S.MEDIUM, False, "No current purpose registration"),
-    Rule("NO_AUDIT_TRAIL", E.AUDITING, S.MEDIUM, True, "No CloudTrail trail logging"),
+    Rule("ROOT_KEY", E.PERMISSIONS, S.CRITICAL, False, "Root user has an active access key",
+         fix="Delete the root user's access key."),
+    Rule("KEY_EXPOSED", E.UPDATES, S.CRITICAL, False, "AWS found this key in public",
+         fix="Replace the key now: create a new one, switch the workload over, deactivate "
+             "and delete this one; then check CloudTrail (or ask AWS Support) for what it "
+             "did while it was public."),
+    Rule("ADMIN_PRIVILEGE", E.PERMISSIONS, S.HIGH, True, "Key can do * on *",
+         fix="Cut its permissions down to what the workload needs (no * on *)."),
+    Rule("PRIVILEGE_ESCALATION", E.PERMISSIONS, S.HIGH, True, "Key can make itself admin",
+         fix="Remove the path to admin the finding names (the IAM write actions, or "
+             "iam:PassRole with a service that runs code), or confine it to the resources "
+             "the workload needs."),
+    Rule("NO_SOURCE_RESTRICTION", E.SOURCE, S.MEDIUM, True, "Key usable from anywhere",
+         fix="Confine it to known sources (aws:SourceIp / aws:SourceVpce)."),
+    Rule("ROTATION_OVERDUE", E.UPDATES, S.HIGH, True, "Rotation overdue",
+         fix="Rotate it: create a new key, switch the workload over, delete this one."),
+    Rule("ROTATION_DUE", E.UPDATES, S.LOW, False, "Rotation due soon",
+         fix="Rotation is due soon: plan the switch to a new key."),
+    Rule("UNUSED", E.UPDATES, S.MEDIUM, True, "Key unused",
+         fix="Deactivate it if nothing uses it any more."),
+    Rule("MULTIPLE_ACTIVE_KEYS", E.PURPOSE, S.MEDIUM, True, "User has several active keys",
+         fix="Keep one active key per IAM user: deactivate the spare."),
+    Rule("HUMAN_USER_KEY", E.PURPOSE, S.MEDIUM, True, "Key belongs to a person",
+         fix="A person should sign in through IAM Identity Center, not use a key."),
+    Rule("NO_OWNER", E.PURPOSE, S.HIGH, False, "No owner",
+         fix="Name an owner."),
+    Rule("NO_PURPOSE", E.PURPOSE, S.MEDIUM, False, "No current purpose registration",
+         fix="Register its purpose and why a role, Identity Center or STS cannot serve."),
+    Rule("NO_AUDIT_TRAIL", E.AUDITING, S.MEDIUM, True, "No CloudTrail trail logging",
+         fix="The account needs a logging multi-region CloudTrail trail."),
 )
 del E, S
 

@@ -24,8 +24,8 @@ from django.urls import reverse
 from accounts.models import Person
 from accounts.roles import Role
 from governance.models import AccessKey, AuditEvent, ExceptionRequest, Finding, Registration
-from governance.needs import FIXES
-from governance.policy import Severity
+from governance.needs import fix_for
+from governance.policy import RULES, Severity
 
 from .messages import Message, day_of, iso_week, month
 from .models import Kind
@@ -62,7 +62,7 @@ def finding_reminders(today: date) -> list[Message]:
             period=period(finding.opened_at, today),
             title=f"{kind.label}: access key {key} ({_where(key)})",
             lines=(f"Your access key {key} of IAM user {_where(key)}: {finding.reason}.",),
-            action=FIXES[finding.code], path=_key_path(key)))
+            action=RULES[finding.code].fix, path=_key_path(key)))
     return messages
 
 
@@ -114,7 +114,7 @@ def exception_reminders(today: date, now: datetime) -> list[Message]:
             title=f"Exception for {exception.code} on {key} ends on {last}",
             lines=(f"The exception waiving {exception.code} on {key} ({_where(key)}) covers "
                    f"it until {last}; after that the finding counts again.",),
-            action=f"Fix the finding before {last} ({FIXES.get(exception.code, '')}), or ask "
+            action=f"Fix the finding before {last} ({fix_for(exception.code, '')}), or ask "
                    "for a new exception when this one ends.",
             path=reverse("exception-detail", args=[exception.pk])))
     for exception in expired:
@@ -125,7 +125,7 @@ def exception_reminders(today: date, now: datetime) -> list[Message]:
             title=f"Exception for {exception.code} on {key} has expired",
             lines=(f"The exception waiving {exception.code} on {key} ({_where(key)}) ended "
                    f"on {exception.expires_on}; the finding counts against the key again.",),
-            action=f"{FIXES.get(exception.code, 'Fix the finding.')} If it still cannot be "
+            action=f"{fix_for(exception.code, 'Fix the finding.')} If it still cannot be "
                    "fixed, request a new exception.",
             path=f"{reverse('exception-new', args=[key.pk])}?code={exception.code}"))
     return messages
@@ -174,7 +174,7 @@ def critical_alerts() -> list[Message]:
                       f"({key.account.account_id})",
                 lines=(f"{finding.reason[:1].upper()}{finding.reason[1:]} (open since "
                        f"{finding.opened_at:%Y-%m-%d %H:%M} UTC).",),
-                action=FIXES.get(finding.code, "Act on the finding now."),
+                action=fix_for(finding.code, "Act on the finding now."),
                 path=_key_path(key)))
     return messages
 
@@ -195,7 +195,7 @@ def exposed_key_notices() -> list[Message]:
                    f"(seen by Keyledger on {opened}): {finding.reason}.",
                    "Until it is deactivated, whoever found it can use it: AWS's quarantine "
                    "policy blocks only some actions."),
-            action=FIXES["KEY_EXPOSED"], path=_key_path(key)))
+            action=RULES["KEY_EXPOSED"].fix, path=_key_path(key)))
     return messages
 
 

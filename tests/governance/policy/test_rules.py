@@ -83,6 +83,7 @@ def test_rule_element_severity_and_waivable_match_design(code, element, severity
     assert (rule.code, rule.element, rule.severity, rule.waivable) == (
         code, element, severity, waivable)
     assert rule.title
+    assert rule.fix.endswith(".")  # the advice the pages and reminders give, a sentence
 
 
 def test_enum_values_are_the_stored_strings():
