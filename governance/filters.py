@@ -1,7 +1,6 @@
 """The key filters, shared by the inventory page, its CSV export and the API, so they agree."""
 
 import re
-from datetime import timedelta
 
 import django_filters as filters
 from django import forms
@@ -12,14 +11,13 @@ from accounts.models import Person
 
 from .models import AccessKey, AwsAccount, Compliance, Finding, IamUser
 from .policy import RULES, Element, Severity
+from .windows import AGE_WINDOWS, LAST_USED_WINDOWS, WIDER_AGE_WINDOWS, by_label
 
-AGE_BUCKETS = {
-    "0-30": (0, 30), "31-76": (31, 76), "77-90": (77, 90), "91-180": (91, 180),
-    "181+": (181, None),
-}
+# The age filter offers the overview chart's windows and the wider ones it always had.
+AGE_CHOICES = by_label(*AGE_WINDOWS, *WIDER_AGE_WINDOWS)
 # An AWS access key id as AWS prints it: searching for one is an equality on an indexed column.
 FULL_KEY_ID = re.compile(r"^(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}$")
-LAST_USED_BUCKETS = {"0-7": (0, 7), "8-45": (8, 45), "46-90": (46, 90), "91+": (91, None)}
+LAST_USED_CHOICES = by_label(*LAST_USED_WINDOWS)
 SORTS = {
     "account": ("account__name", "user__name"), "-account": ("-account__name", "-user__name"),
     "user": ("user__name",), "-user": ("-user__name",),
@@ -41,16 +39,6 @@ SORT_LABELS = {
 def _open_finding(**conditions):
     return Exists(Finding.objects.filter(key=OuterRef("pk"), resolved_at__isnull=True,
                                          exception__isnull=True, **conditions))
-
-
-def _days_range(field: str, bucket: tuple[int, int | None]) -> Q:
-    """Keys whose ``field`` lies ``bucket`` whole days ago."""
-    now = timezone.now()
-    low, high = bucket
-    q = Q(**{f"{field}__lte": now - timedelta(days=low)})
-    if high is not None:
-        q &= Q(**{f"{field}__gt": now - timedelta(days=high + 1)})
-    return q
 
 
 def _searched_key_ids(value: str):
@@ -91,10 +79,10 @@ class KeyFilter(filters.FilterSet):
     compliance = filters.ChoiceFilter(choices=Compliance.choices, label="Compliance")
     owner = filters.CharFilter(method="by_owner", label="Owner",
                                help_text="an e-mail, or 'none' for keys without owner")
-    age = filters.ChoiceFilter(choices=[(b, f"{b} days") for b in AGE_BUCKETS],
+    age = filters.ChoiceFilter(choices=[(b, f"{b} days") for b in AGE_CHOICES],
                                method="by_age", label="Age")
     last_used = filters.ChoiceFilter(
-        choices=[("never", "never")] + [(b, f"{b} days ago") for b in LAST_USED_BUCKETS],
+        choices=[("never", "never")] + [(b, f"{b} days ago") for b in LAST_USED_CHOICES],
         method="by_last_used", label="Last used")
     removed = filters.BooleanFilter(method="with_removed", label="Include removed keys",
                                     widget=forms.CheckboxInput)
@@ -134,12 +122,12 @@ class KeyFilter(filters.FilterSet):
         return queryset.filter(owner__email__iexact=value) if value else queryset
 
     def by_age(self, queryset, _name, value):
-        return queryset.filter(_days_range("created_at", AGE_BUCKETS[value]))
+        return queryset.filter(AGE_CHOICES[value].q("created_at", timezone.now()))
 
     def by_last_used(self, queryset, _name, value):
         if value == "never":
             return queryset.filter(last_used_at__isnull=True)
-        return queryset.filter(_days_range("last_used_at", LAST_USED_BUCKETS[value]))
+        return queryset.filter(LAST_USED_CHOICES[value].q("last_used_at", timezone.now()))
 
     def with_removed(self, queryset, _name, value):
         return queryset

@@ -11,30 +11,26 @@ from django.utils import timezone
 from ..access import is_security
 from ..models import AccessKey, AwsAccount, ExceptionRequest, Finding, SyncRun
 from ..policy import Element, Severity
+from ..selectors import rotation_totals
 from ..trends import compliance_trend, fresh_snapshot_day, open_findings_above_low
+from ..windows import AGE_WINDOWS
 
-AGE_EDGES = (0, 30, 60, 76, 90, 120, 180, 365)
 EXPOSED_LISTED = 20  # exposed keys named at the top; the inventory's filter has them all
 
 
 def _age_buckets(now) -> dict[str, Count]:
-    """Filtered counts of active keys per age band, labelled like the chart."""
-    buckets = {}
-    for low, high in zip(AGE_EDGES, AGE_EDGES[1:] + (None,), strict=True):
-        label = f"{low + 1 if low else 0}-{high}" if high else f"{low + 1}+"
-        cond = Q(created_at__lte=now - timedelta(days=low))
-        if high is not None:
-            cond &= Q(created_at__gt=now - timedelta(days=high + 1))
-        buckets[f"age_{label}"] = Count("id", filter=cond)
-    return buckets
+    """Filtered counts of active keys per age window (the age filter's), labelled like the
+    chart; the windows do not overlap, so a key is counted once."""
+    return {f"age_{window.label}": Count("id", filter=window.q("created_at", now))
+            for window in AGE_WINDOWS}
 
 
 def _key_counts(keys, person, now):
-    """The tiles and the age histogram, from one pass over the active keys."""
+    """The tiles and the age histogram, from one pass over the active keys; the rotation
+    tile from the open findings, as the rotation page counts them."""
     counts = keys.filter(status=AccessKey.Status.ACTIVE).aggregate(
         total=Count("id"), compliant=Count("id", filter=Q(compliance="compliant")),
         excepted=Count("id", filter=Q(compliance="excepted")),
-        overdue=Count("id", filter=Q(open_codes__contains="ROTATION_OVERDUE")),
         gaps=Count("id", filter=Q(open_codes__contains="NO_OWNER")
                    | Q(open_codes__contains="NO_PURPOSE")),
         **_age_buckets(now),
@@ -43,6 +39,8 @@ def _key_counts(keys, person, now):
             if name.startswith("age_")}
     total = counts["total"] or 0
     counts["percent_compliant"] = round(100 * counts["compliant"] / total) if total else None
+    rotation = rotation_totals(keys)  # what the rotation page and the inventory filter count
+    counts["overdue"], counts["overdue_excepted"] = rotation["overdue"], rotation["excepted"]
     counts["pending"] = ExceptionRequest.objects.awaiting_decision_by(person).count()
     if is_security(person):
         stale_before = now - timedelta(hours=settings.KEYLEDGER_STALE_AFTER_HOURS)
@@ -56,8 +54,9 @@ def _age_chart(ages: dict[str, int]):
         "type": "bar",
         "data": {"labels": [f"{k} d" for k in ages], "datasets": [{
             "label": "active keys by age (rotate by 90 days)", "data": list(ages.values()),
-            "backgroundColor": ["#90caf9" if i < 4 else "#e57373"
-                                for i in range(len(ages))]}]},
+            "backgroundColor": ["#90caf9" if window.last is not None
+                                and window.last <= settings.KEYLEDGER_ROTATION_MAX_DAYS
+                                else "#e57373" for window in AGE_WINDOWS]}]},
     }
 
 

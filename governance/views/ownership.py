@@ -1,16 +1,14 @@
 """Owners' and overseers' pages: my keys, ownership gaps, rotation status, owner assignment."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 from itertools import groupby
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import Person
@@ -20,7 +18,13 @@ from ..errors import GovernanceError
 from ..forms import AssignOwnerForm
 from ..models import AccessKey, ExceptionRequest, Finding
 from ..needs import key_needs
-from ..selectors import key_scorecard, keys_for_listing
+from ..selectors import (
+    key_scorecard,
+    keys_for_listing,
+    rotation_by_account,
+    rotation_listing,
+    rotation_totals,
+)
 from ..services.keys import owner_assign
 from ..untrusted import query_id
 from .paging import page_of
@@ -29,13 +33,21 @@ GAP_CODES = ("NO_OWNER", "NO_PURPOSE")
 LISTING_ORDER = ("account__name", "account__account_id", "user__name", "created_at", "pk")
 @dataclass(frozen=True)
 class RotationRow:
-    key: AccessKey
+    key: AccessKey  # from ``rotation_listing``: with ``rotation_code`` and ``excepted_until``
     age: int
     overdue_by: int  # days past the limit; 0 or less: not overdue yet
 
     @property
     def due_in(self) -> int:
         return -self.overdue_by
+
+    @property
+    def state(self) -> str:
+        """``overdue``, ``excepted`` (overdue, but an approved exception covers it) or
+        ``due``, as the key's open rotation finding says."""
+        if self.key.rotation_code != "ROTATION_OVERDUE":
+            return "due"
+        return "excepted" if self.key.excepted_until else "overdue"
 
 
 def _page(request, queryset, param: str = "page"):
@@ -97,30 +109,21 @@ def ownership_gaps(request):
 
 @security_or_manager_required
 def rotation(request):
-    """Per account, active keys overdue / due soon / fine, and the keys to rotate first."""
+    """Per account, active keys overdue / excepted / due soon / fine, as their open findings
+    say, and the keys to rotate, oldest first."""
     person = request.user
-    now, limit = timezone.now(), settings.KEYLEDGER_ROTATION_MAX_DAYS
-    warning = settings.KEYLEDGER_ROTATION_WARNING_DAYS
-    overdue_edge = now - timedelta(days=limit + 1)  # age > limit (whole days)
-    due_edge = now - timedelta(days=limit - warning + 1)  # age > limit - warning
-    overdue = Q(created_at__lte=overdue_edge)
-    due = Q(created_at__gt=overdue_edge, created_at__lte=due_edge)
-    keys = AccessKey.objects.visible_to(person).filter(removed_at__isnull=True,
-                                                       status=AccessKey.Status.ACTIVE)
-    accounts = (keys.values("account__pk", "account__name", "account__account_id")
-                .annotate(overdue=Count("pk", filter=overdue), due=Count("pk", filter=due),
-                          fine=Count("pk", filter=Q(created_at__gt=due_edge)),
-                          unknown=Count("pk", filter=Q(created_at__isnull=True)))
-                .order_by("account__name", "account__account_id"))
-    listed = keys.filter(overdue | due).select_related("account", "user", "owner")
+    limit = settings.KEYLEDGER_ROTATION_MAX_DAYS
+    keys = AccessKey.objects.visible_to(person).filter(removed_at__isnull=True)
+    listed = rotation_listing(keys)
     account = query_id(request, "account")
     if account is not None:
         listed = listed.filter(account_id=account)
-    page, query = _page(request, listed.order_by("created_at", "pk"))
+    page, query = _page(request, listed)
     rows = [RotationRow(key, key.age_days, key.age_days - limit) for key in page]
     return render(request, "governance/workflows/rotation.html", {
-        "accounts": accounts, "page": page, "query": query, "rows": rows, "limit": limit,
-        "due_after": limit - warning, "account": account})
+        "accounts": rotation_by_account(keys), "totals": rotation_totals(keys), "page": page,
+        "query": query, "rows": rows, "limit": limit,
+        "due_after": limit - settings.KEYLEDGER_ROTATION_WARNING_DAYS, "account": account})
 
 
 def _back(request, key: AccessKey):
