@@ -1,7 +1,8 @@
 """The key export (CSV and JSON), whose columns are a public contract (DESIGN.md).
 
 One function produces the rows for the command, the web export and the API, streaming
-from the database so 100,000 keys never sit in memory at once.
+from the database so 100,000 keys never sit in memory at once; the keys come joined with
+what the rows need (``governance.selectors.with_export_columns``).
 """
 
 import csv
@@ -11,10 +12,10 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import AccessKey, Registration
+from .models import AccessKey
 
 KEY_EXPORT_COLUMNS = (
     "account_id", "account_name", "user_name", "access_key_id", "status", "created_at",
@@ -30,22 +31,6 @@ def _iso(value: datetime | None) -> str:
     if value is None:
         return ""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def with_export_columns(keys: QuerySet) -> QuerySet:
-    """Join what the export needs in the same query: account, user, owner and purpose."""
-    # At most one current registration per key (a constraint), so no ordering: the model's
-    # default one would join the key, its account and user again for every row.
-    current_purpose = Registration.objects.filter(
-        key=OuterRef("pk"), superseded_at__isnull=True).order_by().values("category")[:1]
-    return (keys.select_related("account", "user", "owner")
-            .annotate(purpose_category=Subquery(current_purpose)))
-
-
-def exportable_keys() -> QuerySet:
-    """Keys still present in AWS, in a stable order."""
-    return with_export_columns(AccessKey.objects.filter(removed_at__isnull=True)).order_by(
-        "account__account_id", "user__name", "created_at", "pk")
 
 
 def key_export_rows(keys: QuerySet, *, now: datetime | None = None) -> Iterator[dict]:

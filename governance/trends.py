@@ -2,23 +2,22 @@
 
 Taken from the summary columns the evaluation maintains, with a handful of grouped queries,
 so the overview never scans every key to draw a trend; the overview also draws its
-per-account and per-element charts from the latest snapshot when it is recent.
+per-account and per-element charts from the latest snapshot when it is recent (the reading
+side is ``governance.selectors.overview``).
 """
 
 from collections import defaultdict
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count
 from django.utils import timezone
 
 from .models import AccessKey, DailySnapshot, Finding
-from .policy import RULES, Severity
+from .policy import Severity
 
 Dimension = DailySnapshot.Dimension
-TREND_CACHE_SECONDS = 3600
 
 
 @transaction.atomic
@@ -52,54 +51,3 @@ def snapshot_take(*, day: date | None = None) -> int:
     keep_from = day - timedelta(days=settings.KEYLEDGER_SNAPSHOT_RETENTION_DAYS)
     DailySnapshot.objects.filter(day__lt=keep_from).delete()
     return len(counts)
-
-
-# -- reading: what the overview draws from the snapshots -----------------------------------
-
-FRESH_DAYS = 1  # a snapshot from today or yesterday stands in for a live count
-
-
-def fresh_snapshot_day() -> date | None:
-    """The day of the latest snapshot if it is recent enough to draw charts from, else None."""
-    latest = DailySnapshot.objects.filter(dimension=Dimension.CODE).aggregate(
-        day=Max("day"))["day"]
-    if latest is None or latest < timezone.localdate() - timedelta(days=FRESH_DAYS):
-        return None
-    return latest
-
-
-def open_findings_above_low(day: date, by: str) -> list[tuple[str, int]]:
-    """Open, not excepted findings above low on ``day``, per account id or per element.
-
-    Read from the per-code counts (about 20 rows per account) instead of joining every open
-    finding to its key: a code's element and severity are fixed by its rule.
-    """
-    counts: dict[str, int] = defaultdict(int)
-    rows = (DailySnapshot.objects.filter(day=day, dimension=Dimension.CODE)
-            .values_list("account__account_id", "name").annotate(n=Sum("count")))
-    for account_id, code, n in rows:
-        rule = RULES.get(code)
-        if rule is not None and not rule.severity.above_low:
-            continue
-        counts[account_id if by == "account" else (rule.element.value if rule else code)] += n
-    return sorted(counts.items())
-
-
-def compliance_trend(days: int) -> dict[str, dict[str, int]]:
-    """Keys per compliance state per day (ISO date), summed over accounts, for ``days`` days.
-
-    Cached until the next snapshot is written (any write gives a new largest id), since the
-    sum reads days x accounts x states rows: 270,000 at 1,000 accounts for 90 days.
-    """
-    since = timezone.localdate() - timedelta(days=days)
-    version = DailySnapshot.objects.aggregate(last=Max("id"))["last"]
-    cache_key = f"keyledger:compliance-trend:{since.isoformat()}:{days}:{version}"
-    per_day = cache.get(cache_key)
-    if per_day is None:
-        per_day = {}
-        rows = (DailySnapshot.objects.filter(dimension=Dimension.COMPLIANCE, day__gte=since)
-                .values_list("day", "name").annotate(total=Sum("count")).order_by("day"))
-        for day, name, total in rows:
-            per_day.setdefault(day.isoformat(), {})[name] = total
-        cache.set(cache_key, per_day, TREND_CACHE_SECONDS)
-    return per_day

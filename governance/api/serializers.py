@@ -11,7 +11,7 @@ from rest_framework.reverse import reverse
 
 from ..exports import key_export_row
 from ..models import AccessKey, AwsAccount, ExceptionRequest, Finding, Registration, SyncRun
-from ..selectors import key_scorecard
+from ..selectors import current_registration, key_scorecard
 from ..services.keys import REGISTRATION_TEXT_FIELDS
 
 ISO_OR_EMPTY = "ISO 8601 UTC (2025-01-31T12:00:00Z); empty when unknown"
@@ -91,8 +91,7 @@ class KeyDetailSerializer(KeySerializer):
 
     def to_representation(self, key: AccessKey) -> dict:
         data = super().to_representation(key)
-        current = key.registrations.filter(superseded_at__isnull=True).select_related(
-            "owner").first()
+        current = current_registration(key)
         data.update({
             "owner_gap": key.owner_gap,
             "removed_at": serializers.DateTimeField().to_representation(key.removed_at),

@@ -9,8 +9,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from ..filters import KeyFilter
-from ..models import AccessKey, AwsAccount, ExceptionRequest, Finding, SyncRun
-from ..selectors import keys_for_listing
+from ..models import AccessKey, AwsAccount, ExceptionRequest, SyncRun
+from ..selectors import exception_listing, findings_visible_to, keys_for_listing
 from ..services.exceptions import (
     exception_approve,
     exception_reject,
@@ -79,9 +79,7 @@ class FindingViewSet(mixins.ListModelMixin, ApiViewSet):
     filterset_class = FindingFilter
 
     def get_queryset(self):
-        visible = AccessKey.objects.visible_to(self.request.user).values("pk")
-        return (Finding.objects.filter(key__in=visible).select_related("key")
-                .order_by("key_id", "code", "-opened_at", "pk"))
+        return findings_visible_to(self.request.user)
 
 
 class ExceptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -94,9 +92,7 @@ class ExceptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        return (ExceptionRequest.objects.visible_to(self.request.user)
-                .select_related("key__account", "key__user", "requested_by", "decided_by")
-                .order_by("-requested_at", "-pk"))
+        return exception_listing(ExceptionRequest.objects.visible_to(self.request.user))
 
     def filter_queryset(self, queryset):
         return super().filter_queryset(queryset) if self.action == "list" else queryset

@@ -16,8 +16,9 @@ from ..access import (
     key_for,
 )
 from ..forms import ApproveForm, ExceptionRequestForm, NoteForm
-from ..models import AuditEvent, ExceptionRequest, Finding
+from ..models import ExceptionRequest
 from ..policy import RULES
+from ..selectors import exception_page, exception_requests_for, waivable_findings
 from ..services.exceptions import (
     exception_approve,
     exception_reject,
@@ -36,17 +37,6 @@ ACTION_STATE = {"approve": Status.REQUESTED, "reject": Status.REQUESTED,
 # Findings that count against compliance and are never waived, only fixed (named on the form).
 NEVER_WAIVED = tuple(code for code, rule in RULES.items()
                      if not rule.waivable and rule.severity.above_low)
-
-
-def waivable_findings(key) -> list[Finding]:
-    """The key's open, waivable findings that no open exception request covers yet."""
-    if key.removed_at is not None:
-        return []
-    taken = set(ExceptionRequest.objects.filter(key=key, status__in=ExceptionRequest.OPEN_STATUSES)
-                .values_list("code", flat=True))
-    open_findings = Finding.objects.filter(key=key, resolved_at__isnull=True).order_by("code")
-    return [f for f in open_findings
-            if f.code in RULES and RULES[f.code].waivable and f.code not in taken]
 
 
 @login_required
@@ -79,16 +69,10 @@ def exception_list(request):
     person = request.user
     default = "awaiting" if is_security_or_manager(person) else "mine"
     tab = request.GET.get("tab") if request.GET.get("tab") in TABS else default
-    requests = {
-        "awaiting": ExceptionRequest.objects.awaiting_decision_by(person),
-        "mine": ExceptionRequest.objects.filter(requested_by=person),
-        "all": ExceptionRequest.objects.visible_to(person),
-    }[tab]
+    requests = exception_requests_for(person, tab)
     status = request.GET.get("status", "")
     if status in Status.values:
         requests = requests.filter(status=status)
-    requests = requests.select_related("key__account", "key__user", "requested_by",
-                                       "decided_by").order_by("-requested_at", "-pk")
     page, query = page_of(request, requests)
     return render(request, "governance/workflows/exception_list.html", {
         "tabs": TABS, "tab": tab, "status": status, "statuses": Status.choices,
@@ -126,12 +110,10 @@ def _available_actions(person, exception: ExceptionRequest, bound: dict) -> dict
 
 def _detail_page(request, exception: ExceptionRequest, bound: dict, status: int = 200):
     person = request.user
+    shown = exception_page(exception)
     return render(request, "governance/workflows/exception_detail.html", {
         "exception": exception, "rule": RULES.get(exception.code),
-        "finding": Finding.objects.filter(key=exception.key_id, code=exception.code,
-                                          resolved_at__isnull=True).first(),
-        "events": AuditEvent.objects.filter(object_type="ExceptionRequest",
-                                            object_id=str(exception.pk)).order_by("at", "id"),
+        "finding": shown.finding, "events": shown.events,
         "actions": _available_actions(person, exception, bound),
         "own_request": person.pk == exception.requested_by_id,
         "refusal": decision_refusal(person, exception),

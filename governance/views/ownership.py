@@ -7,20 +7,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-
-from accounts.models import Person
 
 from ..access import can_assign_owner, can_manage_key, key_for, security_or_manager_required
 from ..errors import GovernanceError
 from ..forms import AssignOwnerForm
-from ..models import AccessKey, ExceptionRequest, Finding
+from ..models import AccessKey
 from ..needs import key_needs
 from ..selectors import (
+    GAP_CODES,
+    assignable_owners,
     key_scorecard,
-    keys_for_listing,
+    keys_of_reports,
+    keys_owned_by,
+    keys_with_gaps,
     rotation_by_account,
     rotation_listing,
     rotation_totals,
@@ -29,8 +30,7 @@ from ..services.keys import owner_assign
 from ..untrusted import query_id
 from .paging import page_of
 
-GAP_CODES = ("NO_OWNER", "NO_PURPOSE")
-LISTING_ORDER = ("account__name", "account__account_id", "user__name", "created_at", "pk")
+
 @dataclass(frozen=True)
 class RotationRow:
     key: AccessKey  # from ``rotation_listing``: with ``rotation_code`` and ``excepted_until``
@@ -55,12 +55,6 @@ def _page(request, queryset, param: str = "page"):
     return page_of(request, queryset, per_page=100, param=param)
 
 
-def _open_exceptions() -> Prefetch:
-    return Prefetch("exceptions", to_attr="open_exceptions",
-                    queryset=ExceptionRequest.objects.filter(
-                        status__in=ExceptionRequest.OPEN_STATUSES))
-
-
 def _key_rows(page, person):
     return [(key, key_scorecard(key.open_findings),
              key_needs(key, can_act=can_manage_key(person, key))) for key in page]
@@ -70,13 +64,10 @@ def _key_rows(page, person):
 def my_keys(request):
     """The keys the person owns and, for managers, their reports' keys, with what each needs."""
     person = request.user
-    keys = (keys_for_listing(AccessKey.objects.visible_to(person).filter(removed_at__isnull=True))
-            .prefetch_related(_open_exceptions()).order_by(*LISTING_ORDER))
-    mine, mine_query = _page(request, keys.filter(owner=person))
+    mine, mine_query = _page(request, keys_owned_by(person))
     context = {"mine": mine, "mine_query": mine_query, "mine_rows": _key_rows(mine, person)}
     if person.is_manager:
-        reports, reports_query = _page(request, keys.filter(owner__manager=person),
-                                       "reports_page")
+        reports, reports_query = _page(request, keys_of_reports(person), "reports_page")
         context.update(show_reports=True, reports=reports, reports_query=reports_query,
                        reports_rows=_key_rows(reports, person))
     return render(request, "governance/workflows/my_keys.html", context)
@@ -95,12 +86,9 @@ def ownership_gaps(request):
     """Keys without an owner or a current purpose, by account and IAM user."""
     person = request.user
     codes = [request.GET["gap"]] if request.GET.get("gap") in GAP_CODES else list(GAP_CODES)
-    gap = Finding.objects.filter(key=OuterRef("pk"), resolved_at__isnull=True, code__in=codes)
-    keys = AccessKey.objects.visible_to(person).filter(Exists(gap), removed_at__isnull=True)
-    page, query = _page(request, keys_for_listing(keys).order_by(*LISTING_ORDER))
+    page, query = _page(request, keys_with_gaps(person, codes))
     can_assign = can_assign_owner(person)
-    people = list(Person.objects.filter(is_active=True).only("pk", "email", "name")) \
-        if can_assign else []
+    people = assignable_owners() if can_assign else []
     return render(request, "governance/workflows/gaps.html", {
         "page": page, "query": query, "groups": _grouped(page), "gap": request.GET.get("gap"),
         "gap_codes": GAP_CODES, "can_assign": can_assign, "people": people,

@@ -9,6 +9,7 @@ from core.errors import Conflict, GovernanceError
 
 from ..access import can_manage_key, key_for, registration_owner
 from ..forms import ALTERNATIVE_FIELDS, RegistrationForm
+from ..selectors import current_registration
 from ..services.keys import purpose_register
 
 
@@ -22,7 +23,7 @@ def key_register(request, pk: int):
     key = key_for(request.user, pk)
     if not can_manage_key(request.user, key):
         raise PermissionDenied("Only the key's owner or the security team can register it.")
-    current = key.registrations.filter(superseded_at__isnull=True).first()
+    current = current_registration(key)
     form = RegistrationForm(request.POST or None, initial=RegistrationForm.initial_from(current))
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -30,7 +31,7 @@ def key_register(request, pk: int):
             purpose_register(actor=request.user, key=key, data=form.registration_input())
         except Conflict as exc:
             form.add_error(None, str(exc))
-            current, status = key.registrations.filter(superseded_at__isnull=True).first(), 409
+            current, status = current_registration(key), 409
         except GovernanceError as exc:
             form.add_error(None, str(exc))
         else:

@@ -6,7 +6,8 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from governance.exports import csv_lines, exportable_keys, key_export_rows
+from governance.exports import csv_lines, key_export_rows
+from governance.selectors import exportable_keys
 
 
 class Command(BaseCommand):

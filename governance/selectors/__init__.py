@@ -1,0 +1,52 @@
+"""Every read the pages, the API and the commands need, scoped to the person and returned as
+data (querysets, lists, dataclasses); shaping it for display (charts, markup) is the view's.
+
+Visibility itself lives on the querysets (``AccessKey.objects.visible_to`` and its siblings);
+these functions start from it and load what lists need without a query per row. Fetching the
+one object a view acts on is ``governance.access`` (``key_for``, ...): within scope, or 404.
+"""
+
+from .accounts import accounts_with_runs, accounts_with_status, sync_running
+from .audit import AuditChain, audit_actions, audit_chain, audit_events_visible_to
+from .exceptions import (
+    ExceptionPage,
+    exception_listing,
+    exception_page,
+    exception_requests_for,
+    waivable_findings,
+)
+from .keys import (
+    GAP_CODES,
+    ElementVerdict,
+    KeyPage,
+    account_choices,
+    account_with_id,
+    assignable_owners,
+    current_registration,
+    exportable_keys,
+    findings_visible_to,
+    key_page,
+    key_scorecard,
+    key_with_id,
+    keys_for_listing,
+    keys_of_reports,
+    keys_owned_by,
+    keys_with_gaps,
+    listing_page,
+    open_findings_prefetch,
+    with_export_columns,
+)
+from .overview import Overview, overview_of
+from .rotation import ROTATION_STATES, rotation_by_account, rotation_listing, rotation_totals
+
+__all__ = [
+    "GAP_CODES", "ROTATION_STATES", "AuditChain", "ElementVerdict", "ExceptionPage", "KeyPage",
+    "Overview",
+    "account_choices", "account_with_id", "accounts_with_runs", "accounts_with_status",
+    "assignable_owners", "audit_actions", "audit_chain", "audit_events_visible_to",
+    "current_registration", "exception_listing", "exception_page", "exception_requests_for",
+    "exportable_keys", "findings_visible_to", "key_page", "key_scorecard", "key_with_id",
+    "keys_for_listing", "keys_of_reports", "keys_owned_by", "keys_with_gaps", "listing_page",
+    "open_findings_prefetch", "overview_of", "rotation_by_account", "rotation_listing",
+    "rotation_totals", "sync_running", "waivable_findings", "with_export_columns",
+]
