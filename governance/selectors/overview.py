@@ -19,7 +19,7 @@ from ..access import is_security
 from ..models import AccessKey, AwsAccount, DailySnapshot, ExceptionRequest, Finding, SyncRun
 from ..policy import RULES, Severity
 from ..windows import AGE_WINDOWS
-from .rotation import rotation_totals
+from .rotation import rotation_state_counts
 
 EXPOSED_LISTED = 20  # exposed keys named at the top; the inventory's filter has them all
 FRESH_DAYS = 1  # a snapshot from today or yesterday stands in for a live count
@@ -82,10 +82,12 @@ def _age_buckets(now) -> dict[str, Count]:
 
 def _key_counts(keys, person, now) -> tuple[dict, dict[str, int]]:
     """The tiles and the age histogram, from one pass over the active keys; the rotation
-    tile from the open findings, as the rotation page counts them."""
+    tile counts them as the rotation page does."""
+    rotation = rotation_state_counts()
     counts = keys.filter(status=AccessKey.Status.ACTIVE).aggregate(
         total=Count("id"), compliant=Count("id", filter=Q(compliance="compliant")),
         excepted=Count("id", filter=Q(compliance="excepted")),
+        overdue=rotation["overdue"], overdue_excepted=rotation["excepted"],
         gaps=Count("id", filter=Q(open_codes__contains="NO_OWNER")
                    | Q(open_codes__contains="NO_PURPOSE")),
         **_age_buckets(now),
@@ -94,8 +96,6 @@ def _key_counts(keys, person, now) -> tuple[dict, dict[str, int]]:
             if name.startswith("age_")}
     total = counts["total"] or 0
     counts["percent_compliant"] = round(100 * counts["compliant"] / total) if total else None
-    rotation = rotation_totals(keys)  # what the rotation page and the inventory filter count
-    counts["overdue"], counts["overdue_excepted"] = rotation["overdue"], rotation["excepted"]
     counts["pending"] = ExceptionRequest.objects.awaiting_decision_by(person).count()
     if is_security(person):
         stale_before = now - timedelta(hours=settings.KEYLEDGER_STALE_AFTER_HOURS)

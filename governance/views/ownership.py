@@ -33,7 +33,7 @@ from .paging import page_of
 
 @dataclass(frozen=True)
 class RotationRow:
-    key: AccessKey  # from ``rotation_listing``: with ``rotation_code`` and ``excepted_until``
+    key: AccessKey  # from ``rotation_listing``: with ``rotation_state`` and ``excepted_until``
     age: int
     overdue_by: int  # days past the limit; 0 or less: not overdue yet
 
@@ -44,10 +44,8 @@ class RotationRow:
     @property
     def state(self) -> str:
         """``overdue``, ``excepted`` (overdue, but an approved exception covers it) or
-        ``due``, as the key's open rotation finding says."""
-        if self.key.rotation_code != "ROTATION_OVERDUE":
-            return "due"
-        return "excepted" if self.key.excepted_until else "overdue"
+        ``due``, as the key's stored findings say."""
+        return self.key.rotation_state
 
 
 def _page(request, queryset, param: str = "page"):
@@ -109,7 +107,8 @@ def rotation(request):
     page, query = _page(request, listed)
     rows = [RotationRow(key, key.age_days, key.age_days - limit) for key in page]
     return render(request, "governance/workflows/rotation.html", {
-        "accounts": rotation_by_account(keys), "totals": rotation_totals(keys), "page": page,
+    accounts = rotation_by_account(keys)
+        "accounts": accounts, "totals": rotation_totals(accounts), "page": page,
         "query": query, "rows": rows, "limit": limit,
         "due_after": limit - settings.KEYLEDGER_ROTATION_WARNING_DAYS, "account": account})
 
