@@ -106,8 +106,8 @@ def rotation(request):
         listed = listed.filter(account_id=account)
     page, query = _page(request, listed)
     rows = [RotationRow(key, key.age_days, key.age_days - limit) for key in page]
-    return render(request, "governance/workflows/rotation.html", {
     accounts = rotation_by_account(keys)
+    return render(request, "governance/workflows/rotation.html", {
         "accounts": accounts, "totals": rotation_totals(accounts), "page": page,
         "query": query, "rows": rows, "limit": limit,
         "due_after": limit - settings.KEYLEDGER_ROTATION_WARNING_DAYS, "account": account})
