@@ -1,6 +1,7 @@
 """Template context every page needs: the navigation the signed-in person may use."""
 
-from .models import ExceptionRequest
+from .access import is_security
+from .selectors import decisions_awaiting_count
 
 
 def navigation(request):
@@ -8,7 +9,7 @@ def navigation(request):
     if not (person and person.is_authenticated):
         return {}
     return {
-        "is_security": person.is_security,
+        "is_security": is_security(person),
         "is_manager": person.is_manager,
-        "pending_decisions": ExceptionRequest.objects.awaiting_decision_by(person).count(),
+        "pending_decisions": decisions_awaiting_count(person),
     }

@@ -1,4 +1,8 @@
-"""The key filters, shared by the inventory page, its CSV export and the API, so they agree."""
+"""The filters of the lists, one definition for a page, its export and the API, so they agree:
+keys (inventory, CSV export, API), exception requests (page and API) and the audit log.
+
+Yes/no filters take exactly ``true`` or ``false``: anything else is a 400, never ignored.
+"""
 
 import re
 
@@ -9,8 +13,17 @@ from django.utils import timezone
 
 from accounts.models import Person
 
-from .models import AccessKey, AwsAccount, Compliance, Finding, IamUser
+from .models import (
+    AccessKey,
+    AuditEvent,
+    AwsAccount,
+    Compliance,
+    ExceptionRequest,
+    Finding,
+    IamUser,
+)
 from .policy import RULES, Element, Severity
+from .untrusted import query_text
 from .windows import AGE_WINDOWS, LAST_USED_WINDOWS, WIDER_AGE_WINDOWS, by_label
 
 # The age filter offers the overview chart's windows and the wider ones it always had.
@@ -18,6 +31,7 @@ AGE_CHOICES = by_label(*AGE_WINDOWS, *WIDER_AGE_WINDOWS)
 # An AWS access key id as AWS prints it: searching for one is an equality on an indexed column.
 FULL_KEY_ID = re.compile(r"^(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}$")
 LAST_USED_CHOICES = by_label(*LAST_USED_WINDOWS)
+YES_NO = [("true", "true"), ("false", "false")]
 SORTS = {
     "account": ("account__name", "user__name"), "-account": ("-account__name", "-user__name"),
     "user": ("user__name",), "-user": ("-user__name",),
@@ -34,6 +48,11 @@ SORT_LABELS = {
     "key": "key id A-Z", "-key": "key id Z-A", "compliance": "compliance",
     "-compliance": "compliance (reverse)",
 }
+
+
+def yes(value: str) -> bool:
+    """A ``YES_NO`` filter's value as a boolean."""
+    return value == "true"
 
 
 def _open_finding(**conditions):
@@ -134,3 +153,59 @@ class KeyFilter(filters.FilterSet):
 
     def sorted(self, queryset, _name, value):
         return queryset.order_by(*SORTS[value], "pk")
+
+
+class ExceptionFilter(filters.FilterSet):
+    """Exception requests: the exceptions page (within its tab) and the API's list."""
+
+    key = filters.NumberFilter(field_name="key_id", label="Key id")
+    code = filters.ChoiceFilter(choices=[(c, c) for c in sorted(RULES)], label="Finding code")
+    status = filters.ChoiceFilter(choices=ExceptionRequest.Status.choices)
+    awaiting = filters.ChoiceFilter(choices=YES_NO, method="by_awaiting",
+                                    label="Awaiting my decision")
+    mine = filters.ChoiceFilter(choices=YES_NO, method="by_mine", label="Requested by me")
+
+    class Meta:
+        model = ExceptionRequest
+        fields: list[str] = []
+
+    def by_awaiting(self, queryset, _name, value):
+        mine = ExceptionRequest.objects.awaiting_decision_by(self.request.user).values("pk")
+        return queryset.filter(pk__in=mine) if yes(value) else queryset.exclude(pk__in=mine)
+
+    def by_mine(self, queryset, _name, value):
+        if yes(value):
+            return queryset.filter(requested_by=self.request.user)
+        return queryset.exclude(requested_by=self.request.user)
+
+
+class QueryTextField(forms.CharField):
+    """Free text from a query string, as ``untrusted.query_text`` reads it: control
+    characters removed, trimmed, cut to ``limit`` characters; never refused."""
+
+    def __init__(self, *, limit: int, **kwargs):
+        self.limit = limit
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return query_text(super().to_python(value), self.limit)
+
+
+class QueryTextFilter(filters.CharFilter):
+    field_class = QueryTextField
+
+
+class AuditEventFilter(filters.FilterSet):
+    """The audit log page: by action, by who acted, by text of the summary or object id."""
+
+    action = QueryTextFilter(field_name="action", limit=60, label="Action")
+    actor = QueryTextFilter(field_name="actor_label", lookup_expr="icontains", limit=254,
+                            label="Who")
+    q = QueryTextFilter(method="by_text", limit=200, label="Text or object id")
+
+    class Meta:
+        model = AuditEvent
+        fields: list[str] = []
+
+    def by_text(self, queryset, _name, value):
+        return queryset.filter(Q(summary__icontains=value) | Q(object_id=value))

@@ -38,9 +38,10 @@ def storable(data):
     return data
 
 
-def query_text(request, name: str, limit: int) -> str:
-    """A free-text query parameter, trimmed, without control characters, at most ``limit``."""
-    return CONTROL_CHARACTERS.sub("", request.GET.get(name, "")).strip()[:limit]
+def query_text(value: str, limit: int) -> str:
+    """Free text from a query string, trimmed, without control characters, at most ``limit``
+    characters (longer text is cut, not refused: it is only ever searched for)."""
+    return CONTROL_CHARACTERS.sub("", value).strip()[:limit]
 
 
 def query_id(request, name: str) -> int | None:

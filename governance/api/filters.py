@@ -1,4 +1,5 @@
-"""Filters of the API lists other than keys (keys use ``governance.filters.KeyFilter``).
+"""Filters of the API lists the pages do not share (keys and exception requests use
+``governance.filters``' ``KeyFilter`` and ``ExceptionFilter``, with the pages).
 
 Yes/no filters take exactly ``true`` or ``false``: anything else is a 400, never ignored.
 Keys are filtered by id, not chosen from a list, so a key outside the person's scope gives
@@ -7,14 +8,9 @@ an empty list rather than confirming that it exists.
 
 import django_filters as filters
 
-from ..models import AwsAccount, ExceptionRequest, Finding, SyncRun
+from ..filters import YES_NO, yes
+from ..models import AwsAccount, Finding, SyncRun
 from ..policy import RULES, Element, Severity
-
-YES_NO = [("true", "true"), ("false", "false")]
-
-
-def _yes(value: str) -> bool:
-    return value == "true"
 
 
 class FindingFilter(filters.FilterSet):
@@ -30,29 +26,7 @@ class FindingFilter(filters.FilterSet):
         fields: list[str] = []
 
     def by_open(self, queryset, _name, value):
-        return queryset.filter(resolved_at__isnull=_yes(value))
-
-
-class ExceptionFilter(filters.FilterSet):
-    key = filters.NumberFilter(field_name="key_id", label="Key id")
-    code = filters.ChoiceFilter(choices=[(c, c) for c in sorted(RULES)], label="Finding code")
-    status = filters.ChoiceFilter(choices=ExceptionRequest.Status.choices)
-    awaiting = filters.ChoiceFilter(choices=YES_NO, method="by_awaiting",
-                                    label="Awaiting my decision")
-    mine = filters.ChoiceFilter(choices=YES_NO, method="by_mine", label="Requested by me")
-
-    class Meta:
-        model = ExceptionRequest
-        fields: list[str] = []
-
-    def by_awaiting(self, queryset, _name, value):
-        mine = ExceptionRequest.objects.awaiting_decision_by(self.request.user).values("pk")
-        return queryset.filter(pk__in=mine) if _yes(value) else queryset.exclude(pk__in=mine)
-
-    def by_mine(self, queryset, _name, value):
-        if _yes(value):
-            return queryset.filter(requested_by=self.request.user)
-        return queryset.exclude(requested_by=self.request.user)
+        return queryset.filter(resolved_at__isnull=yes(value))
 
 
 class AwsAccountFilter(filters.FilterSet):
@@ -64,7 +38,7 @@ class AwsAccountFilter(filters.FilterSet):
         fields: list[str] = []
 
     def by_enabled(self, queryset, _name, value):
-        return queryset.filter(enabled=_yes(value))
+        return queryset.filter(enabled=yes(value))
 
 
 class SyncRunFilter(filters.FilterSet):

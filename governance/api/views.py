@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from ..filters import KeyFilter
+from ..filters import ExceptionFilter, KeyFilter
 from ..models import AccessKey, AwsAccount, ExceptionRequest, SyncRun
 from ..selectors import exception_listing, findings_visible_to, keys_for_listing
 from ..services.exceptions import (
@@ -20,7 +20,7 @@ from ..services.exceptions import (
 )
 from ..services.keys import RegistrationInput, purpose_register
 from .base import ApiViewSet, IsSecurityTeam
-from .filters import AwsAccountFilter, ExceptionFilter, FindingFilter, SyncRunFilter
+from .filters import AwsAccountFilter, FindingFilter, SyncRunFilter
 from .serializers import (
     ApproveSerializer,
     AwsAccountSerializer,

@@ -10,6 +10,7 @@ from .accounts import accounts_with_runs, accounts_with_status, sync_running
 from .audit import AuditChain, audit_actions, audit_chain, audit_events_visible_to
 from .exceptions import (
     ExceptionPage,
+    decisions_awaiting_count,
     exception_listing,
     exception_page,
     exception_requests_for,
@@ -41,12 +42,12 @@ from .rotation import ROTATION_STATES, rotation_by_account, rotation_listing, ro
 
 __all__ = [
     "GAP_CODES", "ROTATION_STATES", "AuditChain", "ElementVerdict", "ExceptionPage", "KeyPage",
-    "Overview",
-    "account_choices", "account_with_id", "accounts_with_runs", "accounts_with_status",
+    "Overview", "account_choices", "account_with_id", "accounts_with_runs", "accounts_with_status",
     "assignable_owners", "audit_actions", "audit_chain", "audit_events_visible_to",
-    "current_registration", "exception_listing", "exception_page", "exception_requests_for",
-    "exportable_keys", "findings_visible_to", "key_page", "key_scorecard", "key_with_id",
-    "keys_for_listing", "keys_of_reports", "keys_owned_by", "keys_with_gaps", "listing_page",
-    "open_findings_prefetch", "overview_of", "rotation_by_account", "rotation_listing",
-    "rotation_totals", "sync_running", "waivable_findings", "with_export_columns",
+    "current_registration", "decisions_awaiting_count", "exception_listing", "exception_page",
+    "exception_requests_for", "exportable_keys", "findings_visible_to", "key_page",
+    "key_scorecard", "key_with_id", "keys_for_listing", "keys_of_reports", "keys_owned_by",
+    "keys_with_gaps", "listing_page", "open_findings_prefetch", "overview_of",
+    "rotation_by_account", "rotation_listing", "rotation_totals", "sync_running",
+    "waivable_findings", "with_export_columns"
 ]

@@ -20,6 +20,11 @@ def waivable_findings(key) -> list[Finding]:
             if f.code in RULES and RULES[f.code].waivable and f.code not in taken]
 
 
+def decisions_awaiting_count(person) -> int:
+    """How many pending requests ``person`` may decide (the navigation's badge, a tile)."""
+    return ExceptionRequest.objects.awaiting_decision_by(person).count()
+
+
 def exception_listing(requests: QuerySet) -> QuerySet:
     """``requests`` with key, account, IAM user, requester and decider joined, newest first."""
     return (requests.select_related("key__account", "key__user", "requested_by", "decided_by")

@@ -16,9 +16,10 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from ..access import is_security
-from ..models import AccessKey, AwsAccount, DailySnapshot, ExceptionRequest, Finding, SyncRun
+from ..models import AccessKey, AwsAccount, DailySnapshot, Finding, SyncRun
 from ..policy import RULES, Severity
 from ..windows import AGE_WINDOWS
+from .exceptions import decisions_awaiting_count
 from .rotation import rotation_state_counts
 
 EXPOSED_LISTED = 20  # exposed keys named at the top; the inventory's filter has them all
@@ -96,7 +97,7 @@ def _key_counts(keys, person, now) -> tuple[dict, dict[str, int]]:
             if name.startswith("age_")}
     total = counts["total"] or 0
     counts["percent_compliant"] = round(100 * counts["compliant"] / total) if total else None
-    counts["pending"] = ExceptionRequest.objects.awaiting_decision_by(person).count()
+    counts["pending"] = decisions_awaiting_count(person)
     if is_security(person):
         stale_before = now - timedelta(hours=settings.KEYLEDGER_STALE_AFTER_HOURS)
         counts["bad_accounts"] = AwsAccount.objects.filter(enabled=True).filter(

@@ -15,6 +15,7 @@ from ..access import (
     is_security_or_manager,
     key_for,
 )
+from ..filters import ExceptionFilter
 from ..forms import ApproveForm, ExceptionRequestForm, NoteForm
 from ..models import ExceptionRequest
 from ..policy import RULES
@@ -65,18 +66,20 @@ def exception_new(request, pk: int):
 
 @login_required
 def exception_list(request):
-    """Requests awaiting the person's decision, their own, or every one they may see."""
+    """Requests awaiting the person's decision, their own, or every one they may see (the
+    ``tab``), filtered as the API's list is (``ExceptionFilter``: status, key, code, ...)."""
     person = request.user
     default = "awaiting" if is_security_or_manager(person) else "mine"
     tab = request.GET.get("tab") if request.GET.get("tab") in TABS else default
-    requests = exception_requests_for(person, tab)
-    status = request.GET.get("status", "")
-    if status in Status.values:
-        requests = requests.filter(status=status)
-    page, query = page_of(request, requests)
+    exception_filter = ExceptionFilter(
+        request.GET, queryset=exception_requests_for(person, tab), request=request)
+    valid = exception_filter.is_valid()
+    page, query = page_of(
+        request, exception_filter.qs if valid else exception_filter.queryset.none())
     return render(request, "governance/workflows/exception_list.html", {
-        "tabs": TABS, "tab": tab, "status": status, "statuses": Status.choices,
-        "page": page, "query": query})
+        "tabs": TABS, "tab": tab, "filter": exception_filter, "statuses": Status.choices,
+        "status": exception_filter.form.cleaned_data.get("status", "") if valid else "",
+        "page": page, "query": query}, status=200 if valid else 400)
 
 
 def _action_form(action: str, exception: ExceptionRequest, data=None):
