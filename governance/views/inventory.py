@@ -29,7 +29,7 @@ from ..selectors import (
     listing_page,
 )
 from ..services.incident import key_deactivate, responder_role_arn
-from .paging import LeadingFieldSeek, SnapshotCountPaginator, page_of
+from .paging import CappedCountPaginator, LeadingFieldSeek, page_of
 
 KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 
@@ -43,7 +43,7 @@ def inventory(request):
     ids = keys.values_list("pk", flat=True)
     if not key_filter.form.cleaned_data.get("sort"):  # the default order: by account name
         ids = LeadingFieldSeek(ids, "account__name")
-    page, query = page_of(request, ids, paginator_class=SnapshotCountPaginator)
+    page, query = page_of(request, ids, paginator_class=CappedCountPaginator)
     rows = [(key, key_scorecard(key.open_findings)) for key in listing_page(page)]
     partial = request.headers.get("HX-Request") == "true"
     template = "governance/_inventory_rows.html" if partial else "governance/inventory.html"

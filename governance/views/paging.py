@@ -1,16 +1,20 @@
-"""Pagination that never errors: a bad or too-large page number shows the nearest page."""
+"""Pagination that never errors: a bad or too-large page number shows the nearest page.
 
-import hashlib
+Long lists are counted only up to ``COUNT_CAP`` (one ``COUNT`` over a ``LIMIT``ed subquery,
+as Sentry's ``count_hits`` does) and say "10,000+": an exact count of 100,000 keys cost as
+much as the page itself, on every view.
+"""
 
-from django.core.cache import cache
-from django.core.exceptions import EmptyResultSet
-from django.core.paginator import Paginator
-from django.db import connections, router
-from django.db.models import Count
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import Rank
 from django.utils.functional import cached_property
 
 PAGE_SIZE = 50
-COUNT_CACHE_SECONDS = 300
+COUNT_CAP = 10_000
+# Offsets past this are past any list Keyledger holds (and past what Postgres accepts as an
+# OFFSET): such a page number shows the last page.
+MAX_OFFSET = 10**9
 
 
 def page_of(request, queryset, per_page: int = PAGE_SIZE, param: str = "page",
@@ -24,68 +28,99 @@ def page_of(request, queryset, per_page: int = PAGE_SIZE, param: str = "page",
     return page, params.urlencode()
 
 
-def _database_snapshot(using: str) -> str | None:
-    """The Postgres snapshot the next statement reads through, or None when a count must
-    not be reused (another database, or this transaction has written: its own changes are
-    invisible in the snapshot text)."""
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()")
-        snapshot, own_transaction = cursor.fetchone()
-    return None if own_transaction is not None else snapshot
+def count_up_to(rows, limit: int) -> int:
+    """How many ``rows`` there are, or ``limit`` when there are at least that many; a
+    queryset reads at most ``limit`` rows to tell."""
+    queryset = rows.queryset if isinstance(rows, LeadingFieldSeek) else rows
+    if isinstance(queryset, QuerySet):
+        return queryset.order_by()[:limit].count()
+    return min(len(rows), limit)
 
 
-def reuse_while_unchanged(queryset, what: str, compute):
-    """``compute()``, or the value it returned for the same ``queryset`` while the database
-    showed exactly the same data.
+class CappedPage(Page):
+    """A page past the counted rows: whether another follows was read with the page."""
 
-    Two equal Postgres snapshots (``xmin:xmax:in-progress``) see exactly the same committed
-    transactions, so a value computed under one is exact under the other: any write committed
-    since changes the snapshot and ``compute`` runs again. The key holds the query's SQL and
-    parameters, hence its filters and the person's visibility. Elsewhere (SQLite, or inside a
-    transaction that has written) it always computes; so does a queryset that can match
-    nothing (``.none()``, an invalid filter, ``pk__in=[]``): it has no SQL to key on, and
-    computing it reads nothing.
+    def __init__(self, object_list, number, paginator, *, more: bool):
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
+
+
+class CappedCountPaginator(Paginator):
+    """A paginator that counts at most ``COUNT_CAP + 1`` rows.
+
+    Below the cap it is Django's. Past it, ``capped`` is true, ``count`` is ``COUNT_CAP + 1``
+    and ``count_label`` reads "10,000+"; any page number is served while the page has rows
+    (page 500 of 100,000 keys reads its 51 rows, one to know a next page exists), and a page
+    past the end shows the last page, the rows counted in full for that once.
     """
-    using = router.db_for_read(queryset.model)
-    snapshot = _database_snapshot(using)
-    if snapshot is None:
-        return compute()
-    try:
-        sql, params = queryset.query.sql_with_params()
-    except EmptyResultSet:
-        return compute()
-    name = connections[using].settings_dict["NAME"]
-    digest = hashlib.sha256(repr((what, name, snapshot, sql, params)).encode()).hexdigest()
-    key = f"keyledger:{what}:{digest}"
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, COUNT_CACHE_SECONDS)
-    return value
 
-
-class SnapshotCountPaginator(Paginator):
-    """A paginator whose count is reused while the data is unchanged: counting every
-    matching key cost 20-60 ms of each inventory page view at 100,000 keys."""
+    cap = COUNT_CAP
+    exact = False  # whether ``count`` is exact past the cap
 
     @cached_property
-    def count(self):
-        return reuse_while_unchanged(self.object_list, "count",
-                                     lambda: Paginator.count.func(self))
+    def count(self) -> int:
+        return count_up_to(self.object_list, self.cap + 1)
+
+    @property
+    def capped(self) -> bool:
+        return not self.exact and self.count > self.cap
+
+    @property
+    def count_label(self) -> str:
+        return f"{self.cap:,}+" if self.capped else str(self.count)
+
+    def _count_every_row(self) -> None:
+        self.count, self.exact = Paginator.count.func(self), True
+        self.__dict__.pop("num_pages", None)
+
+    def validate_number(self, number):
+        try:
+            return super().validate_number(number)
+        except EmptyPage:
+            if not self.capped:
+                raise
+            number = int(number)  # Django has parsed it: only its range was refused
+            if number < 1 or (number - 1) * self.per_page >= MAX_OFFSET:
+                raise
+            return number
+
+    def get_page(self, number):
+        try:
+            number = self.validate_number(number)
+        except PageNotAnInteger:
+            number = 1
+        except EmptyPage:  # Django's answer, the last page, needs every row counted
+            if self.capped:
+                self._count_every_row()
+            number = self.num_pages
+        return self.page(number)
+
+    def page(self, number):
+        number = self.validate_number(number)
+        if not self.capped or number < self.num_pages:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom:bottom + self.per_page + 1])
+        if not rows:  # past the end
+            self._count_every_row()
+            return self.page(self.num_pages)
+        return CappedPage(rows[:self.per_page], number, self,
+                          more=len(rows) > self.per_page)
 
 
 class LeadingFieldSeek:
-    """``queryset`` (ordered first by ``field``) for a Paginator, whose deep pages skip whole
-    groups of rows sharing a ``field`` value instead of reading every row before them.
+    """``queryset`` (ordered first by ``field``) for a Paginator, whose deep pages start from
+    the ``field`` value the page starts in instead of reading every row before them.
 
     ``OFFSET 24950`` in the inventory's default order (account name, user name, ...) joined
-    and sorted 25,000 keys, ~75 ms. Here the rows per ``field`` value (one grouped count,
-    reused while the data is unchanged) give the value the page starts in and how many rows
-    come before it; the page is then read from that value on, with a small offset. The rows
-    are the same: everything before that value sorts before the page.
+    every key before the page to its IAM user to sort them, ~100 ms at 100,000 keys. Here the
+    value at the page's first row, and how many rows sort before that value, are read in one
+    pass in ``field`` order alone, which needs no other join and no sort (the accounts' name
+    index); the page is then read from that value on, with a small offset. The rows are the
+    same: everything before that value sorts before the page.
     """
 
     ordered = True
@@ -101,22 +136,18 @@ class LeadingFieldSeek:
     def __len__(self) -> int:
         return self.count()
 
-    def _groups(self) -> list[tuple]:
-        grouped = (self.queryset.order_by(self.field).values_list(self.field)
-                   .annotate(rows=Count("pk")))
-        return reuse_while_unchanged(self.queryset, f"groups:{self.field}",
-                                     lambda: list(grouped))
-
     def __getitem__(self, item):
         if not isinstance(item, slice) or (item.start or 0) < self.SEEK_FROM \
                 or item.stop is None:
             return self.queryset[item]
-        start, before = item.start, 0
-        for value, rows in self._groups():
-            if value is None:
-                break
-            if before + rows > start:
-                return self.queryset.filter(**{f"{self.field}__gte": value})[
-                    start - before:item.stop - before]
-            before += rows
-        return self.queryset[item]
+        start = item.start
+        # rank(): 1 + the rows whose value sorts before this one's, read in the same pass
+        leading = (self.queryset.order_by(self.field)
+                   .annotate(rank=Window(Rank(), order_by=F(self.field).asc()))
+                   .values_list(self.field, "rank"))
+        value, rank = next(iter(leading[start:start + 1]), (None, None))
+        if value is None:  # past the end, or a null value: read it directly
+            return self.queryset[item]
+        before = rank - 1
+        return self.queryset.filter(**{f"{self.field}__gte": value})[
+            start - before:item.stop - before]

@@ -134,7 +134,7 @@ def test_deep_pages_list_the_same_keys_as_plain_offsets(client, people, monkeypa
 
 @pytest.mark.django_db(transaction=True)
 def test_key_count_follows_committed_changes(client):
-    """The reused count is taken again as soon as a write is committed."""
+    """A committed write shows in the next count (once reused while the data was unchanged)."""
     people = personas()
     AccessKeyFactory.create_batch(3)
     client.force_login(people["security"])
@@ -147,3 +147,89 @@ def test_key_count_follows_committed_changes(client):
     assert first.context["page"].paginator.count == 3
     assert again.context["page"].paginator.count == 3
     assert after_write.context["page"].paginator.count == 4
+
+
+# -- a capped count: long lists say "10,000+" and still page to the end -----------------------
+
+@pytest.fixture
+def cap_of_3(monkeypatch):
+    from governance.views.paging import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+
+
+def key_ids(n: int):
+    AccessKeyFactory.create_batch(n)
+    return AccessKey.objects.order_by("pk").values_list("access_key_id", flat=True)
+
+
+def test_a_long_list_is_counted_up_to_the_cap(cap_of_3):
+    from governance.views.paging import CappedCountPaginator
+
+    paginator = CappedCountPaginator(key_ids(9), 2)
+
+    assert (paginator.count, paginator.capped, paginator.count_label) == (4, True, "3+")
+    short = CappedCountPaginator(list(key_ids(0)[:3]), 2)
+    assert (short.count, short.capped, short.count_label) == (3, False, "3")
+
+
+def test_pages_past_the_counted_rows_are_served_while_they_have_rows(cap_of_3):
+    from governance.views.paging import CappedCountPaginator
+
+    ids = key_ids(9)
+    paginator = CappedCountPaginator(ids, 2)
+
+    pages = [paginator.get_page(n) for n in (1, 2, 4, 5)]
+
+    assert [list(p.object_list) for p in pages] == [list(ids[0:2]), list(ids[2:4]),
+                                                    list(ids[6:8]), list(ids[8:9])]
+    assert [p.has_next() for p in pages] == [True, True, True, False]
+    assert pages[2].next_page_number() == 5 and paginator.capped
+
+
+@pytest.mark.parametrize("number", ["6", "600", str(10**30), "0", "-1"])
+def test_a_page_past_the_end_of_a_long_list_is_its_last_page_counted(cap_of_3, number):
+    from governance.views.paging import CappedCountPaginator
+
+    ids = key_ids(9)
+    paginator = CappedCountPaginator(ids, 2)
+
+    page = paginator.get_page(number)
+
+    assert (page.number, list(page.object_list)) == (5, list(ids[8:9]))
+    assert (paginator.count, paginator.capped, paginator.count_label) == (9, False, "9")
+
+
+def test_the_inventory_says_how_many_keys_up_to_the_cap(client, people, cap_of_3):
+    AccessKeyFactory.create_batch(5)
+    client.force_login(people["security"])
+
+    first = client.get(reverse("inventory"))
+    past = client.get(reverse("inventory"), {"page": 2})
+
+    assert '<span data-testid="key-count">3+ keys</span>' in first.content.decode()
+    assert "Page 1</span>" in first.content.decode()
+    assert '<span data-testid="key-count">5 keys</span>' in past.content.decode()
+    assert "Page 1 of 1</span>" in past.content.decode()
+
+
+def test_deep_pages_past_the_cap_list_the_same_keys_as_plain_offsets(client, people,
+                                                                     monkeypatch):
+    from governance.views.paging import PAGE_SIZE, CappedCountPaginator, LeadingFieldSeek
+
+    for name in ("b-prod", "a-dev", "c-ops"):
+        account = AccountFactory(name=name)
+        for _ in range(3):
+            AccessKeyFactory.create_batch(13, user=IamUserFactory(account=account))
+    monkeypatch.setattr(LeadingFieldSeek, "SEEK_FROM", 0)
+    monkeypatch.setattr(CappedCountPaginator, "cap", 10)
+    plain = list(AccessKey.objects.order_by("account__name", "user__name", "created_at", "pk")
+                 .values_list("access_key_id", flat=True))
+    client.force_login(people["security"])
+
+    pages = [client.get(reverse("inventory"), {"page": n}) for n in (1, 2, 3)]
+
+    assert [k.access_key_id for p in pages for k, _card in p.context["rows"]] == plain
+    assert len(plain) == 117 and len(pages[0].context["rows"]) == PAGE_SIZE
+    assert [p.context["page"].has_next() for p in pages] == [True, True, False]
+    assert all(p.context["page"].paginator.capped for p in pages)
