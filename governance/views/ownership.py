@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from core.errors import GovernanceError
+
 from ..access import can_assign_owner, can_manage_key, key_for, security_or_manager_required
-from ..errors import GovernanceError
 from ..forms import AssignOwnerForm
 from ..models import AccessKey
 from ..needs import key_needs
