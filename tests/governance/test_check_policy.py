@@ -184,20 +184,11 @@ def test_a_directory_is_named_with_why(tmp_path):
     assert f"{tmp_path}: cannot be read: Is a directory" in err
 
 
-def test_a_ten_megabyte_file_is_refused_quickly_without_being_read_whole(tmp_path, monkeypatch):
+def test_a_ten_megabyte_file_is_refused_quickly_without_being_read_whole(
+        tmp_path, policy_file_reads):
     padding = [policy(f"p{n}", document=READ_ANYWHERE) for n in range(60_000)]
     path = write(tmp_path, "huge.json", padding)
     assert (tmp_path / "huge.json").stat().st_size > 10_000_000
-    sizes = []
-    real_open = open
-
-    def counting_open(*args, **kwargs):
-        handle = real_open(*args, **kwargs)
-        real_read = handle.read
-        handle.read = lambda size=-1: sizes.append(size) or real_read(size)
-        return handle
-
-    monkeypatch.setattr(policy_input, "open", counting_open, raising=False)
     started = time.monotonic()
 
     status, out, err = run("--json", path)
@@ -205,7 +196,7 @@ def test_a_ten_megabyte_file_is_refused_quickly_without_being_read_whole(tmp_pat
     assert time.monotonic() - started < 2
     assert status == 2 and out == ""
     assert f"{path}: is larger than 1,048,576 bytes" in err
-    assert sizes == [policy_input.MAX_FILE_BYTES + 1]
+    assert policy_file_reads == [policy_input.MAX_FILE_BYTES + 1]
 
 
 def test_a_file_just_under_the_limit_is_judged(tmp_path):

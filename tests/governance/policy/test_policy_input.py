@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 import pytest
 
-from governance import policy_input
 from governance.iam_policy import PermissionVerdict, PolicySource
 from governance.policy_input import (
     PolicyInputError,
@@ -144,22 +143,12 @@ def test_the_file_is_read_from_disk_up_to_the_limit(tmp_path):
 
 
 def test_an_oversized_file_is_refused_after_reading_one_byte_more_than_the_limit(
-        tmp_path, monkeypatch):
+        tmp_path, policy_file_reads):
     path = tmp_path / "big.json"
     path.write_bytes(b" " * 1000)
-    asked = []
-    real_open = open
-
-    def recording_open(*args, **kwargs):
-        handle = real_open(*args, **kwargs)
-        read = handle.read
-        handle.read = lambda size=-1: asked.append(size) or read(size)
-        return handle
-
-    monkeypatch.setattr(policy_input, "open", recording_open, raising=False)
     assert refusal(read_policy_file, str(path), limit=100)[1].startswith(
         "is larger than 100 bytes")
-    assert asked == [101]
+    assert policy_file_reads == [101]
 
 
 def test_a_document_on_disk_is_named_after_the_files_base_name(tmp_path):
