@@ -24,22 +24,9 @@ from governance.services.keys import (
     owner_assign,
     purpose_register,
 )
-from tests.factories import NOW, AccessKeyFactory, IamUserFactory, PersonFactory, personas
+from tests.factories import AccessKeyFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def people():
-    return personas()
-
-
-def owned_key(owner_email: str, **fields) -> AccessKey:
-    user = IamUserFactory(tags={"owner": owner_email})
-    key = AccessKeyFactory(user=user, **fields)
-    evaluate_keys(keys=AccessKey.objects.filter(pk=key.pk))
-    key.refresh_from_db()
-    return key
 
 
 def registration(**changes) -> RegistrationInput:
@@ -62,7 +49,7 @@ def open_codes(key: AccessKey) -> set[str]:
 # -- ownership -------------------------------------------------------------------------------
 
 def test_owner_tag_resolves_to_an_active_person_case_insensitively(people):
-    key = owned_key("OWNER@Example.com")
+    key = AccessKeyFactory(owner="OWNER@Example.com", evaluated=True)
     assert key.owner == people["owner"]
     assert "NO_OWNER" not in open_codes(key)
 
@@ -72,14 +59,14 @@ def test_owner_tag_resolves_to_an_active_person_case_insensitively(people):
     ("gone@example.com", "owner gone@example.com (tag owner) has left"),
 ])
 def test_owner_tag_gaps_say_why(people, tag, reason):
-    key = owned_key(tag)
+    key = AccessKeyFactory(owner=tag, evaluated=True)
     assert key.owner is None and reason in key.owner_gap
     finding = Finding.objects.get(key=key, code="NO_OWNER", resolved_at__isnull=True)
     assert reason in finding.reason
 
 
 def test_assignment_overrides_the_tag_and_is_audited(people):
-    key = owned_key("nobody@example.com")
+    key = AccessKeyFactory(owner="nobody@example.com", evaluated=True)
     owner_assign(actor=people["security"], key=key, person=people["other_owner"])
     assert key.owner == people["other_owner"] and key.owner_gap == ""
     assert "NO_OWNER" not in open_codes(key)
@@ -91,7 +78,7 @@ def test_assignment_overrides_the_tag_and_is_audited(people):
 
 
 def test_a_person_leaving_reopens_no_owner_on_their_keys(people):
-    key = owned_key("owner@example.com")
+    key = AccessKeyFactory(owner="owner@example.com", evaluated=True)
     person_update(actor=people["security"], person=people["owner"], is_active=False)
     key.refresh_from_db()
     assert key.owner is None and "has left" in key.owner_gap
@@ -101,7 +88,7 @@ def test_a_person_leaving_reopens_no_owner_on_their_keys(people):
 # -- purpose registration --------------------------------------------------------------------
 
 def test_owner_registers_purpose_and_no_purpose_resolves(people):
-    key = owned_key("owner@example.com")
+    key = AccessKeyFactory(owner="owner@example.com", evaluated=True)
     assert "NO_PURPOSE" in open_codes(key)
 
     purpose_register(actor=people["owner"], key=key, data=registration())
@@ -114,7 +101,7 @@ def test_owner_registers_purpose_and_no_purpose_resolves(people):
 
 
 def test_registration_needs_every_reason_and_the_owner(people):
-    key = owned_key("owner@example.com")
+    key = AccessKeyFactory(owner="owner@example.com", evaluated=True)
     with pytest.raises(GovernanceError, match="why not sts"):
         purpose_register(actor=people["owner"], key=key, data=registration(why_not_sts=" "))
     with pytest.raises(NotAllowed):
@@ -123,7 +110,7 @@ def test_registration_needs_every_reason_and_the_owner(people):
 
 
 def test_registration_past_its_review_date_no_longer_counts(people):
-    key = owned_key("owner@example.com")
+    key = AccessKeyFactory(owner="owner@example.com", evaluated=True)
     reg = purpose_register(actor=people["owner"], key=key, data=registration())
     later = timezone.now() + timedelta(days=(reg.review_due_on - timezone.localdate()).days + 1)
 
@@ -138,7 +125,7 @@ def test_registration_past_its_review_date_no_longer_counts(people):
 @pytest.fixture
 def overdue(people):
     """An owned, registered key whose only problem above low is rotation (200 days old)."""
-    key = owned_key("owner@example.com", created_at=NOW - timedelta(days=200))
+    key = AccessKeyFactory(owner="owner@example.com", days_old=200, evaluated=True)
     purpose_register(actor=people["owner"], key=key, data=registration())
     key.refresh_from_db()
     return key
@@ -181,7 +168,7 @@ def test_who_may_not_decide(people, overdue, decider, message):
 
 
 def test_security_decides_and_any_manager_decides_for_people_without_one(people):
-    key = owned_key("solo@example.com", created_at=NOW - timedelta(days=200))
+    key = AccessKeyFactory(owner="solo@example.com", days_old=200, evaluated=True)
     request = waive(people["no_manager"], key)
     with pytest.raises(NotAllowed, match="only a manager"):
         exception_approve(actor=people["other_owner"], exception=request)
@@ -252,7 +239,7 @@ def test_expiry_reopens_the_finding_and_is_audited(people, overdue):
 @pytest.fixture
 def bosss_key(people):
     """A key the manager owns (owner tag), 200 days old; the security team asks to waive."""
-    key = owned_key("boss@example.com", created_at=NOW - timedelta(days=200))
+    key = AccessKeyFactory(owner="boss@example.com", days_old=200, evaluated=True)
     assert key.owner == people["manager"]
     return key, waive(people["security"], key)  # security has no manager: any manager decides
 
@@ -277,7 +264,7 @@ def test_the_keys_owner_may_not_decide_an_exception_on_it(people, bosss_key, dec
 
 def test_a_security_member_who_owns_the_key_may_not_decide_either(people):
     owner = PersonFactory(email="sec-owner@example.com", roles=["security"])
-    key = owned_key("sec-owner@example.com", created_at=NOW - timedelta(days=200))
+    key = AccessKeyFactory(owner="sec-owner@example.com", days_old=200, evaluated=True)
     request = waive(people["security"], key)
     with pytest.raises(NotAllowed, match="you own this key"):
         exception_approve(actor=owner, exception=request)
@@ -287,7 +274,7 @@ def test_a_security_member_who_owns_the_key_may_not_decide_either(people):
 def test_when_the_requesters_manager_owns_the_key_only_security_decides(people):
     requester = PersonFactory(email="sec2@example.com", roles=["security"],
                               manager=people["manager"])
-    key = owned_key("boss@example.com", created_at=NOW - timedelta(days=200))
+    key = AccessKeyFactory(owner="boss@example.com", days_old=200, evaluated=True)
     request = waive(requester, key)
     with pytest.raises(NotAllowed, match="you own this key"):
         exception_approve(actor=people["manager"], exception=request)
@@ -384,7 +371,7 @@ def test_a_request_whose_expiry_is_not_in_the_future_cannot_be_approved(people, 
 # -- evaluation history ----------------------------------------------------------------------
 
 def test_findings_open_resolve_and_reopen_with_their_times(people):
-    key = owned_key("owner@example.com")
+    key = AccessKeyFactory(owner="owner@example.com", evaluated=True)
     key.user.password_enabled = True
     key.user.save()
     evaluate_keys(keys=AccessKey.objects.filter(pk=key.pk))
@@ -403,6 +390,7 @@ def test_findings_open_resolve_and_reopen_with_their_times(people):
 
 
 def test_inactive_keys_raise_nothing(people):
-    key = owned_key("nobody@example.com", status="Inactive", created_at=NOW - timedelta(days=900))
+    key = AccessKeyFactory(owner="nobody@example.com", status="Inactive", days_old=900,
+                           evaluated=True)
     assert open_codes(key) == set()
     assert key.compliance == "compliant" and key.open_codes == ""
