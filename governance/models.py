@@ -9,7 +9,13 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from .choices import ELEMENT_CHOICES, FINDING_CODE_CHOICES, SEVERITY_CHOICES, Compliance
+from .choices import (
+    ELEMENT_CHOICES,
+    FINDING_CODE_CHOICES,
+    SEVERITY_CHOICES,
+    Compliance,
+    key_risk_expression,
+)
 
 # Character classes are spelled out: Python's \d and \w also match non-ASCII digits and letters.
 ACCOUNT_ID_VALIDATOR = RegexValidator(r"^[0-9]{12}$", "An AWS account id is exactly 12 digits.")
@@ -200,6 +206,10 @@ class AccessKey(models.Model):
     compliance = models.CharField(max_length=20, blank=True, choices=Compliance.choices)
     open_codes = models.CharField(max_length=400, blank=True,
                                   help_text="Open, not excepted finding codes, sorted, ';'.")
+    # Derived by the database from ``open_codes``: the inventory sorts and filters by it.
+    risk = models.GeneratedField(expression=key_risk_expression(),
+                                 output_field=models.PositiveSmallIntegerField(),
+                                 db_persist=True)
     evaluated_at = models.DateTimeField(null=True, blank=True)
 
     objects = AccessKeyQuerySet.as_manager()
@@ -226,6 +236,10 @@ class AccessKey(models.Model):
                    models.Index(fields=["created_at", "id"], name="key_present_created_idx",
                                 condition=Q(removed_at__isnull=True)),
                    models.Index(fields=["last_used_at", "id"], name="key_present_used_idx",
+                                condition=Q(removed_at__isnull=True)),
+                   # The inventory's default order: worst risk first, then oldest.
+                   models.Index(models.F("risk").desc(), "created_at", "id",
+                                name="key_present_risk_idx",
                                 condition=Q(removed_at__isnull=True))]
 
     def __str__(self):

@@ -130,6 +130,11 @@ RULES: dict[str, Rule] = _rules(
 )
 del E, S
 
+# Findings about the account rather than the key (DESIGN.md): they stay on each key (CSV, API,
+# compliance) but a key's owner cannot fix them, so the overview counts them once per
+# account, a key's risk leaves them out and no owner is asked to act on them.
+ACCOUNT_CODES = frozenset({"NO_AUDIT_TRAIL"})
+
 
 @dataclass(frozen=True)
 class Thresholds:
