@@ -20,7 +20,7 @@ from .models import AccessKey, AwsAccount, ExceptionRequest
 EXCEPTION_ACTIONS = ("approve", "reject", "withdraw", "revoke")
 
 __all__ = ["EXCEPTION_ACTIONS", "account_for", "can_assign_owner", "can_deactivate",
-           "can_manage_key", "can_place_unknown_keys", "decision_refusal",
+           "can_manage_key", "can_nudge_owner", "can_place_unknown_keys", "decision_refusal",
            "exception_action_refusal", "exception_for", "is_security", "is_security_or_manager",
            "key_for", "registration_owner", "security_or_manager_required",
            "security_required"]
@@ -95,6 +95,13 @@ def can_deactivate(person, key: AccessKey) -> bool:
     account without a responder role.)"""
     return is_security(person) and key.status == AccessKey.Status.ACTIVE \
         and key.removed_at is None
+
+
+def can_nudge_owner(person, key: AccessKey) -> bool:
+    """The security team and managers who can see ``key`` may remind its owner now (the
+    gaps page's "Nudge owner"; ``owner_nudge`` limits how often)."""
+    return is_security_or_manager(person) and \
+        AccessKey.objects.visible_to(person).filter(pk=key.pk).exists()
 
 
 def can_place_unknown_keys(person) -> bool:

@@ -39,7 +39,8 @@ FINDING_REMINDERS = {
 RECENT_DAYS = 7  # events older than this (expiries, assignments) are not announced late
 
 
-def _where(key: AccessKey) -> str:
+def key_place(key: AccessKey) -> str:
+    """Where a key lives, as messages name it: IAM user in account (id)."""
     return f"{key.user.name} in {key.account.name} ({key.account.account_id})"
 
 
@@ -60,8 +61,8 @@ def finding_reminders(today: date) -> list[Message]:
         messages.append(Message(
             recipient=key.owner, kind=kind, subject=f"key:{key.pk}",
             period=period(finding.opened_at, today),
-            title=f"{kind.label}: access key {key} ({_where(key)})",
-            lines=(f"Your access key {key} of IAM user {_where(key)}: {finding.reason}.",),
+            title=f"{kind.label}: access key {key} ({key_place(key)})",
+            lines=(f"Your access key {key} of IAM user {key_place(key)}: {finding.reason}.",),
             action=RULES[finding.code].fix, path=_key_path(key)))
     return messages
 
@@ -81,7 +82,7 @@ def purpose_review_reminders(today: date) -> list[Message]:
             recipient=key.owner, kind=Kind.PURPOSE_REVIEW, subject=f"key:{key.pk}",
             period=due.isoformat(),
             title=f"Purpose review {state} on {due}: access key {key}",
-            lines=(f"The registered purpose of {key} ({_where(key)}) {state} for review on "
+            lines=(f"The registered purpose of {key} ({key_place(key)}) {state} for review on "
                    f"{due}. Until it is reviewed the key counts as having no purpose.",),
             action="Review the registration: confirm or update the purpose and why a role, "
                    "Identity Center or STS still cannot serve.",
@@ -112,7 +113,7 @@ def exception_reminders(today: date, now: datetime) -> list[Message]:
             recipient=_exception_recipient(exception), kind=Kind.EXCEPTION_EXPIRING,
             subject=f"exception:{exception.pk}", period=last.isoformat(),
             title=f"Exception for {exception.code} on {key} ends on {last}",
-            lines=(f"The exception waiving {exception.code} on {key} ({_where(key)}) covers "
+            lines=(f"The exception waiving {exception.code} on {key} ({key_place(key)}) covers "
                    f"it until {last}; after that the finding counts again.",),
             action=f"Fix the finding before {last} ({fix_for(exception.code, '')}), or ask "
                    "for a new exception when this one ends.",
@@ -123,7 +124,7 @@ def exception_reminders(today: date, now: datetime) -> list[Message]:
             recipient=_exception_recipient(exception), kind=Kind.EXCEPTION_EXPIRED,
             subject=f"exception:{exception.pk}", period=exception.expires_on.isoformat(),
             title=f"Exception for {exception.code} on {key} has expired",
-            lines=(f"The exception waiving {exception.code} on {key} ({_where(key)}) ended "
+            lines=(f"The exception waiving {exception.code} on {key} ({key_place(key)}) ended "
                    f"on {exception.expires_on}; the finding counts against the key again.",),
             action=f"{fix_for(exception.code, 'Fix the finding.')} If it still cannot be "
                    "fixed, request a new exception.",
@@ -149,7 +150,7 @@ def assignment_notices(now: datetime) -> list[Message]:
             recipient=person, kind=Kind.KEY_ASSIGNED, subject=f"key:{key.pk}",
             period=f"event-{event.pk}", title=f"You now own access key {key}",
             lines=(f"{event.actor_label} assigned you access key {key} of IAM user "
-                   f"{_where(key)}. You answer for what it is for and how it is kept.",),
+                   f"{key_place(key)}. You answer for what it is for and how it is kept.",),
             action="Register the key's purpose and why a role, Identity Center or STS cannot "
                    "serve; if it is not yours, tell the security team.",
             path=reverse("key-register", args=[key.pk])))
@@ -191,7 +192,7 @@ def exposed_key_notices() -> list[Message]:
         messages.append(Message(
             recipient=key.owner, kind=Kind.KEY_EXPOSED, subject=f"key:{key.pk}",
             period=opened, title=f"AWS found your access key {key} in public: replace it now",
-            lines=(f"AWS found your access key {key} of IAM user {_where(key)} in public "
+            lines=(f"AWS found your access key {key} of IAM user {key_place(key)} in public "
                    f"(seen by Keyledger on {opened}): {finding.reason}.",
                    "Until it is deactivated, whoever found it can use it: AWS's quarantine "
                    "policy blocks only some actions."),

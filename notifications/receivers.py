@@ -3,9 +3,9 @@
 from django.dispatch import receiver
 
 from governance.policy import RULES, Severity
-from governance.signals import findings_opened
+from governance.signals import exception_changed, findings_opened
 
-from .tasks import send_notifications
+from .tasks import send_exception_notices, send_notifications
 
 
 @receiver(findings_opened, dispatch_uid="notifications-urgent-on-critical-findings")
@@ -14,3 +14,10 @@ def send_urgent_when_critical_findings_open(sender, codes, **kwargs):
     security team and the key's owner now rather than at the next hourly run."""
     if any(code in RULES and RULES[code].severity == Severity.CRITICAL for code in codes):
         send_notifications.delay("urgent")
+
+
+@receiver(exception_changed, dispatch_uid="notifications-exception-loop")
+def tell_who_acts_next_on_an_exception(sender, exception_id, **kwargs):
+    """A request was made or decided: its deciders, or its requester, hear of it now (digest
+    settings do not apply: this is not a digest)."""
+    send_exception_notices.delay(exception_id)

@@ -6,6 +6,7 @@ made.
 """
 
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -18,6 +19,7 @@ from ..access import can_manage_key, decision_refusal, exception_action_refusal
 from ..evaluation import evaluate_keys
 from ..models import AccessKey, ExceptionRequest, Finding
 from ..policy import RULES
+from ..signals import exception_changed
 
 Status = ExceptionRequest.Status
 
@@ -39,6 +41,14 @@ def _state(exception: ExceptionRequest) -> dict:
 
 def _reevaluate(exception: ExceptionRequest) -> None:
     evaluate_keys(keys=AccessKey.objects.filter(pk=exception.key_id))
+
+
+def _announce(exception: ExceptionRequest) -> None:
+    """Once committed, say the request was made or decided: the decider, then the requester,
+    is told at once (notifications), not by the next digest. Robust: a failure to announce
+    never undoes the decision."""
+    transaction.on_commit(partial(exception_changed.send, sender=ExceptionRequest,
+                                  exception_id=exception.pk), robust=True)
 
 
 def _locked(exception: ExceptionRequest) -> ExceptionRequest:
@@ -93,6 +103,7 @@ def exception_request(*, actor, key: AccessKey, code: str, justification: str,
     audit(actor=actor, action="exception.request", obj=exception,
           summary=f"requested an exception for {code} on {key} until {expires_on}",
           after=_state(exception))
+    _announce(exception)
     return exception
 
 
@@ -121,6 +132,7 @@ def _decide(*, actor, exception: ExceptionRequest, status: str, note: str,
     audit(actor=actor, action=f"exception.{'approve' if status == Status.APPROVED else 'reject'}",
           obj=exception, summary=f"{status} the exception for {exception.code} on {exception.key}",
           before=before, after={**_state(exception), "note": exception.decision_note[:500]})
+    _announce(exception)
     return exception
 
 
