@@ -125,7 +125,7 @@ def walk(rows: Iterable[dict], anchor: Anchor | None = None) -> ChainReport:
                                    f"{utc_text(anchor.verified_at)}: the chain was rewritten "
                                    "up to here")
         prev_hash, prev_id = row["hash"], row["id"]
-    if not anchor_seen:
+    if anchor is not None and not anchor_seen:
         return ChainReport(
             ok=False, events=count, head_id=prev_id, head_hash=prev_hash,
             broken_id=anchor.event_id, broken_at=None,

@@ -16,7 +16,9 @@ ELEMENT_CHOICES = [(element.value, element.value.title()) for element in Element
 SEVERITY_CHOICES = [(severity.value, severity.value.title()) for severity in Severity]
 
 # ``compliant`` -> "Compliant", ``non_compliant`` -> "Non-compliant".
-Compliance = models.TextChoices("Compliance", [
+# django-stubs does not type the functional API with (name, (value, label)) members, which
+# Django documents and accepts: the ignore is for that gap only.
+Compliance = models.TextChoices("Compliance", [  # type: ignore[call-overload]
     (state.name, (state.value, state.value.replace("_", "-").capitalize()))
     for state in PolicyCompliance])
 

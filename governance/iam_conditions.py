@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import cast
 
 SOURCE_KEYS = frozenset({"aws:sourceip", "aws:sourcevpce", "aws:sourcevpc", "aws:vpcsourceip"})
 IP_KEYS = frozenset({"aws:sourceip", "aws:vpcsourceip"})
@@ -102,7 +103,10 @@ def _covers_every_address(values: tuple[str, ...]) -> str:
         except ValueError:
             continue
     for version, family in ((4, "IPv4"), (6, "IPv6")):
-        mine = [n for n in networks if n.version == version]
+        # One family per list, by the version filter, which the stubs' constrained type
+        # variable cannot see: IPv4Network stands for "this one family".
+        mine = cast("list[ipaddress.IPv4Network]",
+                    [n for n in networks if n.version == version])
         if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(mine)):
             return family
     return ""

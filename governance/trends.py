@@ -36,13 +36,15 @@ def snapshot_take(*, day: date | None = None) -> int:
     for account_id, code, n in (open_findings.values_list("key__account_id", "code")
                                 .annotate(n=Count("id"))
                                 .values_list("key__account_id", "code", "n")):
-        counts[(account_id, Dimension.CODE, code)] += n
+        # django-stubs types ``key__account_id`` as AwsAccount's CharField ``account_id``; it
+        # is the key's foreign-key column, an int.
+        counts[(account_id, Dimension.CODE, code)] += n  # type: ignore[index]
     failing = (open_findings.exclude(severity=Severity.LOW.value)
                .values_list("key__account_id", "element")
                .annotate(n=Count("key_id", distinct=True))
                .values_list("key__account_id", "element", "n"))
     for account_id, element, n in failing:
-        counts[(account_id, Dimension.ELEMENT, element)] += n
+        counts[(account_id, Dimension.ELEMENT, element)] += n  # type: ignore[index]  # as above
     DailySnapshot.objects.filter(day=day).delete()
     DailySnapshot.objects.bulk_create([
         DailySnapshot(day=day, account_id=account_id, dimension=dimension, name=name, count=n)

@@ -9,6 +9,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from .errors import CollectionError
 
@@ -106,7 +107,8 @@ def parse_credential_report(content: bytes) -> list[ReportRow]:
             raise CollectionError("bad_data", f"malformed credential report: line {line} too long")
         if None in raw.values():
             raise CollectionError("bad_data", f"malformed credential report: line {line} too short")
-        slots = tuple(
+        # Two slots, one per ``n``: a tuple built from a generator has no length for mypy.
+        slots = cast("tuple[KeySlot, KeySlot]", tuple(
             KeySlot(
                 slot=n,
                 active=_flag(raw[f"access_key_{n}_active"], column=f"access_key_{n}_active",
@@ -119,7 +121,7 @@ def parse_credential_report(content: bytes) -> list[ReportRow]:
                 last_used_service=_text(raw[f"access_key_{n}_last_used_service"]),
             )
             for n in (1, 2)
-        )
+        ))
         rows.append(ReportRow(
             user=(raw["user"] or "").strip(),
             arn=(raw["arn"] or "").strip(),
