@@ -26,6 +26,7 @@ REPORT = ROOT / "docs" / "BENCHMARKS.md"
 SECTIONS = [
     ("sync_cost", "AWS calls, queries and rows per account sync; workers; reference collector"),
     ("dashboard", "pages, export and evaluation at 1,000 accounts and 100,000 keys"),
+    ("bulk_write", "evaluation writes: UPDATE ... FROM (VALUES ...) against bulk_update"),
     ("load", "50 concurrent sessions for 60 s against gunicorn and Postgres"),
 ]
 

@@ -2,23 +2,24 @@
 
 Loads everything one evaluation needs in a fixed number of queries per chunk of keys (keys,
 their users and active-key counts, policy documents, registrations, exceptions, open
-findings) plus people and accounts once,
-runs the pure rules of ``policy`` on each key, and writes only what changed: new findings
-open, vanished ones resolve (kept, with the time), and the key's summary columns are
-refreshed for lists and exports.
+findings) plus people and accounts once, runs the pure rules of ``policy`` on each key, and
+writes only what changed (``bulk_write.update_columns``): new findings open, vanished ones
+resolve (kept, with the time), and the key's summary columns are refreshed for lists and
+exports.
 """
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Person
 
+from .bulk_write import BATCH, update_columns
 from .iam_policy import PermissionVerdict, PolicySource, analyse_permissions, quarantine_policy
 from .models import (
     ROOT_USER_NAME,
@@ -30,7 +31,7 @@ from .models import (
     PolicyDocument,
     Registration,
 )
-from .ownership import PersonRef, resolve_owner
+from .ownership import Ownership, PersonRef, resolve_owner
 from .policy import (
     RULES,
     KeyFacts,
@@ -40,8 +41,8 @@ from .policy import (
     compliance,
     evaluate_key,
 )
+from .policy import Finding as Judgement  # what a rule finds; ``Finding`` is the stored row
 
-BATCH = 1000
 CHUNK = 5000
 KEY_SUMMARY_FIELDS = ["owner", "owner_gap", "compliance", "open_codes", "evaluated_at"]
 # The columns the rules and the summary comparison read; nothing else is loaded.
@@ -58,8 +59,8 @@ class EvaluationResult:
     opened: int = 0
     resolved: int = 0
     updated: int = 0
-    open_by_code: Counter = field(default_factory=Counter)
-    opened_by_code: Counter = field(default_factory=Counter)  # newly opened in this run
+    open_by_code: Counter[str] = field(default_factory=Counter)
+    opened_by_code: Counter[str] = field(default_factory=Counter)  # newly opened in this run
 
 
 def thresholds() -> Thresholds:
@@ -70,7 +71,8 @@ def thresholds() -> Thresholds:
     )
 
 
-def evaluate_keys(*, keys=None, now: datetime | None = None) -> EvaluationResult:
+def evaluate_keys(*, keys: QuerySet[AccessKey] | None = None,
+                  now: datetime | None = None) -> EvaluationResult:
     """Re-evaluate ``keys`` (a queryset; default: every key). Call inside a transaction.
 
     Works through the keys in chunks of ``CHUNK``, so memory stays flat however many keys
@@ -84,23 +86,39 @@ def evaluate_keys(*, keys=None, now: datetime | None = None) -> EvaluationResult
     shared = _Shared.load()
     result = EvaluationResult(keys=len(key_ids))
     for start in range(0, len(key_ids), CHUNK):
-        chunk = key_ids[start:start + CHUNK]
-        if keys is None:  # every key: a pk range is a far cheaper filter than a long IN list
-            _evaluate_chunk(Q(pk__range=(chunk[0], chunk[-1])), shared, now, result)
-        else:
-            _evaluate_chunk(Q(pk__in=chunk), shared, now, result)
+        chunk = _Chunk(key_ids[start:start + CHUNK], every_key=keys is None)
+        _evaluate_chunk(chunk, shared, now, result)
     return result
 
 
-def _evaluate_chunk(scope: Q, shared: "_Shared", now: datetime,
+@dataclass(frozen=True)
+class _Chunk:
+    """The ids of one chunk of keys (ascending), and the filter that picks rows of them."""
+
+    ids: list[int]
+    every_key: bool  # every key between the first and the last id is in the chunk
+
+    def of(self, path: str) -> Q:
+        """Rows whose ``path`` (``pk``, ``key__pk``) is one of the chunk's keys. When the
+        chunk holds every key of its id range, a range: far cheaper than an IN list of 5,000
+        ids."""
+        if self.every_key:
+            return Q(**{f"{path}__range": (self.ids[0], self.ids[-1])})
+        return Q(**{f"{path}__in": self.ids})
+
+
+def _evaluate_chunk(chunk: _Chunk, shared: "_Shared", now: datetime,
                     result: EvaluationResult) -> None:
-    """Evaluate the keys in ``scope`` and write what changed (findings, key summaries)."""
-    keys = list(AccessKey.objects.filter(scope).order_by().values_list(*KEY_FIELDS, named=True))
-    context = _Context.load(keys, scope, now, shared)
-    new_findings, changed_findings, changed_keys = [], [], []
+    """Evaluate the keys of ``chunk`` and write what changed (findings, key summaries)."""
+    keys = list(AccessKey.objects.filter(chunk.of("pk")).order_by()
+                .values_list(*KEY_FIELDS, named=True))
+    context = _Context.load(keys, chunk, now, shared)
+    new_findings: list[Finding] = []
+    changed_findings: list[Finding] = []
+    changed_keys: list[AccessKey] = []
     for key in keys:
-        findings = context.findings_for(key, now)
-        wanted = {f.code: f for f in findings}
+        ownership = context.ownership(key)
+        wanted = {f.code: f for f in context.findings_for(key, ownership, now)}
         covered = {code for code in wanted if (key.id, code) in context.exceptions}
         for code, finding in wanted.items():
             exception_id = context.exceptions.get((key.id, code))
@@ -119,7 +137,6 @@ def _evaluate_chunk(scope: Q, shared: "_Shared", now: datetime,
                                                 exception_id=exception_id))
             if code not in covered:
                 result.open_by_code[code] += 1
-        ownership = context.ownership(key)
         summary = {
             "owner_id": ownership.owner.id if ownership.owner else None,
             "owner_gap": ownership.gap[:300],
@@ -131,108 +148,89 @@ def _evaluate_chunk(scope: Q, shared: "_Shared", now: datetime,
     # open before, not firing any more
     resolved = [Finding(id=row.id, resolved_at=now) for row in context.open_findings.values()]
     Finding.objects.bulk_create(new_findings, batch_size=BATCH)
-    _write_columns(Finding, changed_findings, ["reason", "severity", "exception"])
-    _write_columns(Finding, resolved, ["resolved_at"])
-    _write_columns(AccessKey, changed_keys, KEY_SUMMARY_FIELDS)
+    update_columns(Finding, changed_findings, ["reason", "severity", "exception"])
+    update_columns(Finding, resolved, ["resolved_at"])
+    update_columns(AccessKey, changed_keys, KEY_SUMMARY_FIELDS)
     result.opened += len(new_findings)
     result.resolved += len(resolved)
     result.updated += len(changed_findings) + len(changed_keys)
 
 
-def _write_columns(model, rows: list, fields: list[str]) -> None:
-    """Save ``fields`` of ``rows`` (instances with their pk set), a batch per statement.
-
-    On Postgres, one ``UPDATE ... FROM (VALUES ...)`` per batch: Django's ``bulk_update``
-    builds a ``CASE`` per row and column, which cost about 2 ms of Python per key when a
-    first evaluation rewrites 100,000 keys. Elsewhere (the SQLite demo), ``bulk_update``.
-    """
-    if connection.vendor != "postgresql":
-        model.objects.bulk_update(rows, fields, batch_size=BATCH)
-        return
-    columns = [model._meta.get_field(name) for name in fields]
-    pk = model._meta.pk
-    assignments = ", ".join(f'"{c.column}" = v."{c.column}"::{c.db_type(connection)}'
-                            for c in columns)
-    names = ", ".join(f'"{c.column}"' for c in [pk, *columns])
-    for start in range(0, len(rows), BATCH):
-        batch = rows[start:start + BATCH]
-        row_sql = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
-        params = [value for obj in batch for value in (
-            obj.pk, *(c.get_db_prep_save(getattr(obj, c.attname), connection)
-                      for c in columns))]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f'UPDATE "{model._meta.db_table}" AS t SET {assignments} '  # noqa: S608
-                f"FROM (VALUES {', '.join([row_sql] * len(batch))}) AS v({names}) "
-                f'WHERE t."{pk.column}" = v."{pk.column}"', params)
-
-
+@dataclass
 class _Shared:
-    """What every chunk needs, loaded once: settings, people, accounts, policy verdicts."""
+    """What every chunk needs, loaded once: settings, people, accounts; and the policy
+    documents and verdicts, filled as chunks need them (users share a handful)."""
+
+    thresholds: Thresholds
+    tag_keys: list[str]
+    people: dict[str, PersonRef]  # by lower-cased e-mail, as owner tags name them
+    people_by_id: dict[int, PersonRef]
+    trail_logging: dict[int, bool | None]  # by account pk
+    documents: dict[str, Any] = field(default_factory=dict)  # by digest
+    verdicts: dict[tuple, tuple[PermissionVerdict, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> "_Shared":
-        self = cls()
-        self.thresholds = thresholds()
-        self.tag_keys = list(settings.KEYLEDGER_OWNER_TAG_KEYS)
-        self.people = {
-            p.email.lower(): PersonRef(p.pk, p.email, p.is_active)
-            for p in Person.objects.only("id", "email", "is_active")
-        }
-        self.people_by_id = {p.id: p for p in self.people.values()}
-        self.trail_logging = dict(AwsAccount.objects.values_list("pk", "cloudtrail_logging"))
-        self.documents = {}
-        self.verdicts = {}
-        return self
+        people = {p.email.lower(): PersonRef(p.pk, p.email, p.is_active)
+                  for p in Person.objects.only("id", "email", "is_active")}
+        return cls(
+            thresholds=thresholds(), tag_keys=list(settings.KEYLEDGER_OWNER_TAG_KEYS),
+            people=people, people_by_id={p.id: p for p in people.values()},
+            trail_logging=dict(AwsAccount.objects.values_list("pk", "cloudtrail_logging")))
 
     def load_documents(self, digests: set[str]) -> None:
-        """Fetch the policy documents not seen yet (users share a handful of them)."""
+        """Fetch the policy documents not seen yet."""
         missing = list(digests - self.documents.keys())
         for start in range(0, len(missing), BATCH):
             self.documents.update(PolicyDocument.objects.filter(
                 digest__in=missing[start:start + BATCH]).values_list("digest", "document"))
 
 
+@dataclass
 class _Context:
-    """Everything the rules need about a chunk of keys, loaded in bulk."""
+    """Everything the rules need about one chunk of keys, loaded in bulk."""
+
+    shared: _Shared
+    users: dict[int, IamUser]
+    active_keys: dict[int, int]  # active, present keys by IAM user pk
+    registrations: dict[int, date | None]  # current registration's review date, by key pk
+    exceptions: dict[tuple[int, str], int]  # approved, unexpired exception pk by (key, code)
+    open_findings: dict[tuple[int, str], Any]  # FINDING_FIELDS rows by (key, code)
 
     @classmethod
-    def load(cls, keys: list, scope: Q, now: datetime, shared: _Shared) -> "_Context":
-        """``keys`` are the rows in ``scope`` (a filter on keys, reused for their rows)."""
-        self = cls()
-        self.shared = shared
-        of_keys = Q(*[Q(**{f"key__{lookup}": value}) for lookup, value in scope.children])
+    def load(cls, keys: list, chunk: _Chunk, now: datetime, shared: _Shared) -> "_Context":
+        """``keys`` are the rows of ``chunk``."""
+        of_keys = chunk.of("key__pk")  # no join: Django reads the key_id column
         user_ids = {k.user_id for k in keys}
-        self.users = IamUser.objects.only(*USER_FIELDS).in_bulk(user_ids)
-        self.active_keys = dict(
+        users = IamUser.objects.only(*USER_FIELDS).in_bulk(user_ids)
+        active_keys = dict(
             AccessKey.objects.filter(user_id__in=user_ids, removed_at__isnull=True,
                                      status=AccessKey.Status.ACTIVE)
             .values_list("user_id").annotate(n=Count("id")).values_list("user_id", "n"))
-        shared.load_documents({p["digest"] for u in self.users.values() for p in u.policies
+        shared.load_documents({p["digest"] for u in users.values() for p in u.policies
                                if p.get("digest")})
-        self.registrations = dict(
-            Registration.objects.filter(of_keys, superseded_at__isnull=True)
-            .values_list("key_id", "review_due_on"))
-        self.exceptions = {
-            (key_id, code): pk
-            for pk, key_id, code in ExceptionRequest.objects.filter(
-                of_keys, status=ExceptionRequest.Status.APPROVED,
-                expires_on__gte=now.date()).values_list("id", "key_id", "code")
-        }
-        self.open_findings = {
-            (f.key_id, f.code): f
-            for f in Finding.objects.filter(of_keys, resolved_at__isnull=True)
-            .order_by().values_list(*FINDING_FIELDS, named=True)
-        }
-        return self
+        return cls(
+            shared=shared, users=users, active_keys=active_keys,
+            registrations=dict(Registration.objects.filter(of_keys, superseded_at__isnull=True)
+                               .values_list("key_id", "review_due_on")),
+            exceptions={(key_id, code): pk
+                        for pk, key_id, code in ExceptionRequest.objects.filter(
+                            of_keys, status=ExceptionRequest.Status.APPROVED,
+                            expires_on__gte=now.date()).values_list("id", "key_id", "code")},
+            open_findings={(f.key_id, f.code): f
+                           for f in Finding.objects.filter(of_keys, resolved_at__isnull=True)
+                           .order_by().values_list(*FINDING_FIELDS, named=True)},
+        )
 
-    def ownership(self, key):
+    def ownership(self, key) -> Ownership:
+        """Who owns ``key`` (a KEY_FIELDS row), or why nobody does; once per key, as both
+        the rules (NO_OWNER) and the key's summary columns read it."""
         shared = self.shared
         assigned = shared.people_by_id.get(key.assigned_owner_id)
         return resolve_owner(assigned=assigned, tags=self.users[key.user_id].tags or {},
                              tag_keys=shared.tag_keys, people_by_email=shared.people)
 
-    def permissions(self, user) -> tuple[PermissionVerdict, str]:
+    def permissions(self, user: IamUser) -> tuple[PermissionVerdict, str]:
         """The permission verdict of a user's policies and, when AWS quarantined the user,
         the quarantine policy's label; shared by users with the same set of policies.
 
@@ -252,12 +250,13 @@ class _Context:
                               quarantine.label if quarantine is not None else "")
         return verdicts[refs]
 
-    def findings_for(self, key, now: datetime):
+    def findings_for(self, key, ownership: Ownership, now: datetime) -> list[Judgement]:
+        """What the rules find on ``key`` (a KEY_FIELDS row) owned as ``ownership`` says;
+        nothing for a key no longer in AWS."""
         if key.removed_at is not None:
             return []
         user = self.users[key.user_id]
         is_root = user.name == ROOT_USER_NAME
-        ownership = self.ownership(key)
         review_due = self.registrations.get(key.id)
         verdict, quarantined_by = (None, "") if is_root else self.permissions(user)
         facts = KeyFacts(
@@ -273,4 +272,3 @@ class _Context:
         )
         return [f for f in evaluate_key(facts, now=now, thresholds=self.shared.thresholds)
                 if f.code in RULES]
-
