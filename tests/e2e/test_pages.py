@@ -1,7 +1,9 @@
 """Every main page in a real browser: it renders under the strict Content-Security-Policy with
-no script error, its screenshot is saved, and hostile AWS strings are shown, never run."""
+no script error, axe-core finds no serious or critical accessibility violation for any
+persona, its screenshot is saved, and hostile AWS strings are shown, never run."""
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 
 from governance.models import AccessKey, AwsAccount
@@ -18,6 +20,32 @@ HOSTILE_TAGS = {
     "runbook": "javascript:alert('runbook-tag')",
     "cost-center": "</textarea><script>alert('cost-center')</script>",
 }
+AXE = Axe()
+PHONE = {"width": 390, "height": 844}
+# The right edge of the furthest-reaching visible element of the header, in CSS pixels.
+HEADER_RIGHT = ("() => Math.max(...[...document.querySelectorAll('header.topbar *')]"
+                ".filter(e => e.getClientRects().length)"
+                ".map(e => e.getBoundingClientRect().right))")
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands, one line each
+    with the rule and the first offending elements (moderate and minor ones are advice)."""
+    violations = AXE.run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {v['help']} at "
+            f"{[node['target'] for node in v['nodes']][:3]}"
+            for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def assert_accessible(session, pages: dict[str, str], persona: str) -> None:
+    """Open each page, save its screenshot and collect axe's findings; fail naming them all."""
+    found = {}
+    for name, path in pages.items():
+        session.goto(path)
+        session.shoot(f"{name}-{persona}" if persona != "security" else name)
+        if problems := serious_violations(session.page):
+            found[name] = problems
+    assert found == {}, f"axe-core, as {persona}: {found}"
 
 
 def test_each_main_page_renders_with_its_scripts_and_no_errors(demo, sign_in):
@@ -34,11 +62,10 @@ def test_each_main_page_renders_with_its_scripts_and_no_errors(demo, sign_in):
         "api-tokens": reverse("api-tokens"),
     }
     security = sign_in(SECURITY)
-    for name, path in pages.items():
-        security.goto(path)
-        security.shoot(name)
-        if name in README_SHOTS:
-            security.shoot(f"readme-{name}", full_page=False)
+    assert_accessible(security, pages, "security")
+    for name in README_SHOTS:
+        security.goto(pages[name])
+        security.shoot(f"readme-{name}", full_page=False)
     security.goto(reverse("overview"))
     # Chart.js drew each chart: the scripts ran under the CSP, from the vendored files.
     charts = security.page.evaluate(
@@ -47,14 +74,61 @@ def test_each_main_page_renders_with_its_scripts_and_no_errors(demo, sign_in):
     assert charts and all(charts)
     assert security.problems == [] and security.dialogs == []
 
+    own_key = AccessKey.objects.filter(owner__email=OWNER, status="Active").first()
+    assert own_key is not None
+    everyone = {"overview": reverse("overview"), "inventory": reverse("inventory"),
+                "my-keys": reverse("my-keys"), "exceptions": reverse("exceptions"),
+                "key-detail": reverse("key-detail", args=[own_key.pk]),
+                "api-tokens": reverse("api-tokens"),
+                "mail-settings": reverse("notification-preferences")}
     owner = sign_in(OWNER)
-    owner.goto(reverse("my-keys"))
-    owner.shoot("my-keys-owner")
+    assert_accessible(owner, everyone, "owner")
     manager = sign_in(MANAGER)
-    manager.goto(reverse("my-keys"))
-    manager.shoot("my-keys-manager")
+    assert_accessible(manager, {**everyone, "gaps": reverse("ownership-gaps"),
+                                "rotation": reverse("rotation")}, "manager")
     for session in (owner, manager):
         assert session.problems == [] and session.dialogs == []
+
+
+def test_header_names_the_person_and_the_menu_fits_a_phone(demo, sign_in):
+    """Who is signed in, in what role; on a 390 px screen the links sit behind "Menu" (a
+    <details>, no script), rarely used pages behind "More", and nothing scrolls sideways."""
+    security = sign_in(SECURITY)
+    page = security.page
+    security.goto(reverse("my-keys"))
+    assert page.get_by_test_id("signed-in").inner_text().split() == [
+        "Priya", "Raman", "security", "team"]
+    nav = page.get_by_role("navigation", name="Main")
+    assert nav.get_by_role("link", name="Inventory").is_visible()
+    assert not nav.locator(".nav-menu > summary").is_visible()
+    assert not nav.get_by_role("link", name="Audit log").is_visible()
+    nav.get_by_text("More", exact=True).click()
+    nav.get_by_role("link", name="Audit log").click()
+    page.wait_for_url("**/audit/")
+
+    page.set_viewport_size(PHONE)
+    security.goto(reverse("inventory"))
+    security.shoot("phone-menu-closed", full_page=False)
+    assert page.evaluate(HEADER_RIGHT) <= PHONE["width"]
+    assert not nav.get_by_role("link", name="Inventory").is_visible()
+    nav.get_by_text("Menu", exact=True).click()
+    assert nav.get_by_role("link", name="Rotation").is_visible()
+    nav.get_by_text("More", exact=True).click()
+    security.shoot("phone-menu-open", full_page=False)
+    assert page.evaluate(HEADER_RIGHT) <= PHONE["width"]
+    assert serious_violations(page) == []
+    nav.get_by_role("link", name="AWS accounts").click()
+    page.wait_for_url("**/aws-accounts/")
+
+    owner = sign_in(OWNER)
+    owner.goto(reverse("my-keys"))
+    assert owner.page.get_by_test_id("role").inner_text() == "key owner"
+    owner.page.get_by_text("More", exact=True).click()
+    assert owner.page.get_by_role("link", name="Audit log").count() == 0
+    manager = sign_in(MANAGER)
+    manager.goto(reverse("my-keys"))
+    assert manager.page.get_by_test_id("role").inner_text() == "manager"
+    assert security.problems == [] and owner.problems == []
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
