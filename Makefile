@@ -10,7 +10,7 @@ DEMO_ENV := DEBUG=true KEYLEDGER_VAR_DIR=var/demo KEYLEDGER_REPORT_POLL_FIRST_SE
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/keyledger
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install demo test test-fast lint mutation format migrate worker beat clean services-check bench browser-check screenshots
+.PHONY: install oidc-provider demo test test-fast lint mutation format migrate worker beat clean services-check bench browser-check screenshots
 
 install: $(STAMP)  ## create .venv with every locked dependency
 
@@ -25,6 +25,18 @@ demo: install  ## emulated AWS organization, synced, served on http://127.0.0.1:
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --verbosity 0
 	$(DEMO_ENV) $(BIN)/python manage.py run_demo
 
+# node's oidc-provider for the sign-in tests (tests/sso): installed from the npm registry into
+# tests/sso/provider/node_modules (git-ignored), at the version package-lock.json pins.
+OIDC_PROVIDER := tests/sso/provider
+OIDC_STAMP := $(OIDC_PROVIDER)/node_modules/.installed
+
+oidc-provider: $(OIDC_STAMP)  ## the test OpenID provider (needs node and npm)
+
+$(OIDC_STAMP): $(OIDC_PROVIDER)/package.json $(OIDC_PROVIDER)/package-lock.json
+	@command -v npm >/dev/null || { echo "The sign-in tests need node and npm: apt-get install -y nodejs npm"; exit 1; }
+	cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
+
 services-check:
 	@$(BIN)/python -c "import psycopg; psycopg.connect('$(TEST_DATABASE_URL)'.rsplit('/',1)[0] + '/postgres', connect_timeout=3).close()" \
 	  || { echo "PostgreSQL is not reachable on 127.0.0.1:5432 (see README: Testing)"; exit 1; }
@@ -36,7 +48,7 @@ CHROMIUM ?= /usr/bin/chromium
 browser-check:
 	@test -x $(CHROMIUM) || { echo "Browser tests need Debian's Chromium at $(CHROMIUM): apt-get install -y chromium"; exit 1; }
 
-test: install services-check browser-check  ## the whole suite: real Postgres, Redis, Chromium
+test: install services-check browser-check oidc-provider  ## the whole suite: real Postgres, Redis, Chromium
 	DATABASE_URL=$(TEST_DATABASE_URL) KEYLEDGER_REDIS_URL=$(TEST_REDIS_URL) KEYLEDGER_CHROMIUM=$(CHROMIUM) \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 

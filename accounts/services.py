@@ -170,3 +170,19 @@ def person_password_changed(*, actor, person: Person, had_password: bool,
     audit(actor=actor, action="person.set_password", obj=person,
           summary=f"{'set' if usable else 'removed'} the password of {person.email}{_via(via)}",
           before={"usable_password": had_password}, after={"usable_password": usable})
+
+
+def person_set_roles(*, actor, person: Person, roles, via: str = "") -> Person:
+    """Give ``person`` exactly the role groups named in ``roles`` (``security``,
+    ``manager``), keeping their other groups; audited as a ``person.update`` of ``groups``
+    when it changes anything (the directory re-reads roles at each sign-in and push)."""
+    from django.contrib.auth.models import Group
+
+    from .roles import Role
+
+    role_names = {role.value for role in Role}
+    wanted = {Group.objects.get_or_create(name=name)[0] for name in roles if name in role_names}
+    kept = {group for group in person.groups.all() if group.name not in role_names}
+    if {group.name for group in person.groups.all()} == {group.name for group in kept | wanted}:
+        return person
+    return person_update(actor=actor, person=person, groups=list(kept | wanted), via=via)

@@ -352,3 +352,32 @@ LOGGING = logging_config(
                           ("json", "plain")),
     level=env_str("KEYLEDGER_LOG_LEVEL", "INFO"),
 )
+
+# --- Single sign-on (sso/) and provisioning (scim/), issue 15; README "Configuration" ----------
+# OpenID Connect: set the issuer to turn it on. Then password sign-in is off but for the
+# break-glass accounts. Groups named below give roles, re-read at each sign-in and SCIM push.
+KEYLEDGER_OIDC_ISSUER = _http_url("KEYLEDGER_OIDC_ISSUER", "")
+KEYLEDGER_OIDC_CLIENT_ID = env_str("KEYLEDGER_OIDC_CLIENT_ID", "").strip()
+KEYLEDGER_OIDC_CLIENT_SECRET = env_str("KEYLEDGER_OIDC_CLIENT_SECRET", "")
+KEYLEDGER_OIDC_SCOPES = env_list("KEYLEDGER_OIDC_SCOPES", ["openid", "email", "profile"])
+KEYLEDGER_OIDC_GROUPS_CLAIM = env_str("KEYLEDGER_OIDC_GROUPS_CLAIM", "groups").strip()
+KEYLEDGER_OIDC_SECURITY_GROUPS = env_list("KEYLEDGER_OIDC_SECURITY_GROUPS", [])
+KEYLEDGER_OIDC_MANAGER_GROUPS = env_list("KEYLEDGER_OIDC_MANAGER_GROUPS", [])
+KEYLEDGER_OIDC_CREATE_PEOPLE = env_bool("KEYLEDGER_OIDC_CREATE_PEOPLE", False)
+KEYLEDGER_OIDC_PROVIDER_NAME = env_str("KEYLEDGER_OIDC_PROVIDER_NAME",
+                                       "your identity provider").strip()
+KEYLEDGER_OIDC_TIMEOUT_SECONDS = env_float("KEYLEDGER_OIDC_TIMEOUT_SECONDS", 10.0, minimum=1.0)
+KEYLEDGER_BREAK_GLASS = env_list("KEYLEDGER_BREAK_GLASS", [])
+KEYLEDGER_HELP_CONTACT = env_str("KEYLEDGER_HELP_CONTACT", "the security team").strip()
+if KEYLEDGER_OIDC_ISSUER and not (KEYLEDGER_OIDC_CLIENT_ID and KEYLEDGER_OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("KEYLEDGER_OIDC_ISSUER is set: KEYLEDGER_OIDC_CLIENT_ID and "
+                               "KEYLEDGER_OIDC_CLIENT_SECRET must be set too.")
+INSTALLED_APPS += ["sso", "scim"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "sso.backends.PasswordSignInBackend",  # Django's ModelBackend, off under OIDC but break-glass
+    "sso.backends.OidcSessionBackend",
+]
+# SCIM bearer tokens (`manage.py create_scim_token`): at most this long-lived.
+KEYLEDGER_SCIM_TOKEN_MAX_DAYS = env_int("KEYLEDGER_SCIM_TOKEN_MAX_DAYS", 365, minimum=1,
+                                        maximum=730)

@@ -1,15 +1,18 @@
-"""Top-level URLs: sign-in, the dashboard, the JSON API and the admin."""
+"""Top-level URLs: sign-in (password or OpenID), the dashboard, the JSON API, SCIM and the
+admin."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
+
+from sso import views as sso_views
 
 from .health import health
 
 urlpatterns = [
     path("health/", health, name="health"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", sso_views.SignInView.as_view(), name="login"),
+    path("logout/", sso_views.sign_out, name="logout"),
+    path("oidc/", include("sso.urls")),
     path("api/v1/", include("governance.api.urls")),
     path("me/", include("accounts.urls")),
     path("notifications/", include("notifications.urls")),
