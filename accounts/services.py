@@ -35,7 +35,7 @@ def person_state(person: Person) -> dict:
     return {
         "email": person.email,
         "name": person.name,
-        "manager": person.manager.email if person.manager_id else None,
+        "manager": person.manager.email if person.manager is not None else None,
         "groups": sorted(group.name for group in person.groups.all()),
         "is_active": person.is_active,
         "is_staff": person.is_staff,

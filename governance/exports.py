@@ -56,7 +56,7 @@ def key_export_row(key: AccessKey, *, now: datetime | None = None) -> dict:
         "last_used_at": _iso(key.last_used_at),
         "last_used_service": key.last_used_service,
         "last_used_region": key.last_used_region,
-        "owner_email": key.owner.email if key.owner_id else "",
+        "owner_email": key.owner.email if key.owner is not None else "",
         "purpose": key.purpose_category or "",
         "findings": key.open_codes,
         "compliance": key.compliance,

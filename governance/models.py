@@ -4,6 +4,8 @@ Rows mirror AWS as of the last complete sync. Nothing that disappears from AWS i
 here: it gets ``removed_at``, so history (and later, findings and audit) keep their subject.
 """
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -213,6 +215,14 @@ class AccessKey(models.Model):
     evaluated_at = models.DateTimeField(null=True, blank=True)
 
     objects = AccessKeyQuerySet.as_manager()
+
+    if TYPE_CHECKING:
+        # Present only on keys loaded by the selector named (a Prefetch's ``to_attr``, an
+        # annotation); declared so the code that reads them is type-checked.
+        open_findings: list["Finding"]  # selectors.keys.open_findings_prefetch
+        open_exceptions: list["ExceptionRequest"]  # selectors.keys._present_keys_with_requests
+        purpose_category: str | None  # selectors.keys.with_export_columns
+        rotation_state: str  # selectors.rotation.rotation_listing
 
     class Meta:
         ordering = ["account", "user__name", "created_at"]

@@ -32,7 +32,7 @@ def owner_assign(*, actor, key: AccessKey, person) -> AccessKey:
         raise NotAllowed("only the security team assigns owners")
     if person is None or not person.is_active:
         raise GovernanceError("the owner must be an active person")
-    before = key.assigned_owner.email if key.assigned_owner_id else None
+    before = key.assigned_owner.email if key.assigned_owner is not None else None
     key.assigned_owner = person
     key.save(update_fields=["assigned_owner"])
     _reevaluate(key)
