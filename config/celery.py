@@ -36,6 +36,16 @@ def beat_schedule(sync_interval_minutes: int) -> dict:
             "task": "governance.tasks.verify_audit_chain",
             "schedule": crontab(minute=50),
         },
+        # Usage evidence (evidence/tasks.py): a no-op unless KEYLEDGER_TRAIL_BUCKET is set.
+        # CloudTrail delivers a file about every 5 minutes per account and region.
+        "read-trail": {
+            "task": "evidence.tasks.read_trail",
+            "schedule": crontab(minute="*/15"),
+        },
+        "prune-usage-evidence-daily": {
+            "task": "evidence.tasks.prune_usage_evidence",
+            "schedule": crontab(hour=0, minute=40),
+        },
         "evaluate-and-snapshot-daily": {
             "task": "governance.tasks.evaluate_all_keys",
             "schedule": crontab(hour=0, minute=15),

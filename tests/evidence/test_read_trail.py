@@ -250,3 +250,12 @@ def test_reading_needs_a_configured_bucket(settings):
     with pytest.raises(CommandError, match="KEYLEDGER_TRAIL_BUCKET"):
         read_trail()
     assert tasks.read_trail() == 0
+
+
+def test_beat_reads_the_trail_and_prunes_it_on_registered_tasks():
+    from config.celery import app, beat_schedule
+
+    scheduled = {entry["task"] for entry in beat_schedule(60).values()}
+    wanted = {"evidence.tasks.read_trail", "evidence.tasks.prune_usage_evidence"}
+    assert wanted <= scheduled
+    assert wanted <= set(app.tasks)
