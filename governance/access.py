@@ -104,6 +104,19 @@ def can_nudge_owner(person, key: AccessKey) -> bool:
         AccessKey.objects.visible_to(person).filter(pk=key.pk).exists()
 
 
+def key_can_be_justified(key: AccessKey) -> bool:
+    """Whether a purpose can be registered and exceptions requested for ``key`` at all: a
+    key still in AWS that is not the root user's. A root key has no purpose to register and
+    its finding cannot be waived: it must be deleted."""
+    return key.removed_at is None and not key.user.is_root
+
+
+def can_justify_key(person: Person, key: AccessKey) -> bool:
+    """Whether ``person`` is offered to register a purpose or request an exception for
+    ``key``: who may manage it (``can_manage_key``), for a key that can be justified."""
+    return can_manage_key(person, key) and key_can_be_justified(key)
+
+
 def can_place_unknown_keys(person) -> bool:
     """Only the security team learns which AWS account an id not in the inventory belongs
     to (everyone else is told only that it is not among their keys)."""

@@ -14,6 +14,8 @@ from .policy import Compliance as PolicyCompliance
 FINDING_CODE_CHOICES = [(code, rule.title) for code, rule in RULES.items()]
 ELEMENT_CHOICES = [(element.value, element.value.title()) for element in Element]
 SEVERITY_CHOICES = [(severity.value, severity.value.title()) for severity in Severity]
+# ``AccessKey.risk`` (a severity's rank) back to the severity's name.
+RISK_SEVERITY = {severity.rank(): severity.value for severity in Severity}
 
 # ``compliant`` -> "Compliant", ``non_compliant`` -> "Non-compliant".
 # django-stubs does not type the functional API with (name, (value, label)) members, which

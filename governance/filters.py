@@ -33,21 +33,29 @@ FULL_KEY_ID = re.compile(r"^(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}$")
 LAST_USED_CHOICES = by_label(*LAST_USED_WINDOWS)
 YES_NO = [("true", "true"), ("false", "false")]
 SORTS = {
-    "account": ("account__name", "user__name"), "-account": ("-account__name", "-user__name"),
+    "risk": ("-risk", "created_at"), "-risk": ("risk", "-created_at"),
+    "account": ("account__name", "user__name", "created_at"),
+    "-account": ("-account__name", "-user__name", "-created_at"),
     "user": ("user__name",), "-user": ("-user__name",),
     "age": ("-created_at",), "-age": ("created_at",),
     "last_used": ("-last_used_at",), "-last_used": ("last_used_at",),
     "key": ("access_key_id",), "-key": ("-access_key_id",),
     "compliance": ("compliance",), "-compliance": ("-compliance",),
 }
+# Without a sort asked for, the inventory is a risk list: the worst open key finding first,
+# then the oldest key (``AccessKey.risk``'s index serves it).
+DEFAULT_SORT = "risk"
 
 SORT_LABELS = {
+    "risk": "highest risk first", "-risk": "lowest risk first",
     "account": "account A-Z", "-account": "account Z-A", "user": "IAM user A-Z",
     "-user": "IAM user Z-A", "age": "newest first", "-age": "oldest first",
     "last_used": "recently used first", "-last_used": "least recently used first",
     "key": "key id A-Z", "-key": "key id Z-A", "compliance": "compliance",
     "-compliance": "compliance (reverse)",
 }
+# A key's risk (``AccessKey.risk``) for each severity the filter offers.
+SEVERITY_RISK = {severity.value: severity.rank() for severity in Severity}
 
 
 def yes(value: str) -> bool:
@@ -91,10 +99,14 @@ class KeyFilter(filters.FilterSet):
                            help_text="key id, IAM user, owner e-mail or tag value")
     account = filters.ModelChoiceFilter(queryset=visible_accounts, label="Account")
     status = filters.ChoiceFilter(choices=AccessKey.Status.choices, label="Status")
-    finding = filters.ChoiceFilter(choices=[(c, c) for c in sorted(RULES)], method="by_finding",
-                                   label="Finding")
+    severity = filters.ChoiceFilter(
+        choices=[(s.value, s.value.title()) for s in Severity], method="by_severity",
+        label="Severity", help_text="the worst open finding of the key's own (not its "
+        "account's)")
+    finding = filters.ChoiceFilter(choices=[(c, RULES[c].title) for c in sorted(RULES)],
+                                   method="by_finding", label="Finding")
     element = filters.ChoiceFilter(choices=[(e.value, e.value.title()) for e in Element],
-                                   method="by_element", label="Failing element")
+                                   method="by_element", label="Failing")
     compliance = filters.ChoiceFilter(choices=Compliance.choices, label="Compliance")
     owner = filters.CharFilter(method="by_owner", label="Owner",
                                help_text="an e-mail, or 'none' for keys without owner")
@@ -103,7 +115,7 @@ class KeyFilter(filters.FilterSet):
     last_used = filters.ChoiceFilter(
         choices=[("never", "never")] + [(b, f"{b} days ago") for b in LAST_USED_CHOICES],
         method="by_last_used", label="Last used")
-    removed = filters.BooleanFilter(method="with_removed", label="Include removed keys",
+    removed = filters.BooleanFilter(method="with_removed", label="Removed too",
                                     widget=forms.CheckboxInput)
     sort = filters.ChoiceFilter(choices=[(s, SORT_LABELS[s]) for s in SORTS], method="sorted",
                                 label="Sort")
@@ -118,7 +130,7 @@ class KeyFilter(filters.FilterSet):
         if not self.form.cleaned_data.get("removed"):
             queryset = queryset.filter(removed_at__isnull=True)
         if not self.form.cleaned_data.get("sort"):
-            queryset = queryset.order_by("account__name", "user__name", "created_at", "pk")
+            queryset = self.sorted(queryset, "sort", DEFAULT_SORT)
         return queryset
 
     def search(self, queryset, _name, value):
@@ -126,6 +138,9 @@ class KeyFilter(filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(pk__in=_searched_key_ids(value))
+
+    def by_severity(self, queryset, _name, value):
+        return queryset.filter(risk=SEVERITY_RISK[value])
 
     def by_finding(self, queryset, _name, value):
         return queryset.filter(_open_finding(code=value))

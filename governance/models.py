@@ -14,10 +14,13 @@ from django.db.models import Q
 from .choices import (
     ELEMENT_CHOICES,
     FINDING_CODE_CHOICES,
+    RISK_SEVERITY,
     SEVERITY_CHOICES,
     Compliance,
     key_risk_expression,
 )
+
+FINDING_TITLES = dict(FINDING_CODE_CHOICES)
 
 # Character classes are spelled out: Python's \d and \w also match non-ASCII digits and letters.
 ACCOUNT_ID_VALIDATOR = RegexValidator(r"^[0-9]{12}$", "An AWS account id is exactly 12 digits.")
@@ -265,6 +268,18 @@ class AccessKey(models.Model):
     def open_code_list(self) -> list[str]:
         """The open, not excepted finding codes, for display."""
         return self.open_codes.split(";") if self.open_codes else []
+
+    @property
+    def open_code_titles(self) -> list[tuple[str, str]]:
+        """(code, what it means in words) of each open, not excepted finding: pages show the
+        words and keep the code, the public contract, in a tooltip."""
+        return [(code, FINDING_TITLES.get(code, code)) for code in self.open_code_list]
+
+    @property
+    def severity(self) -> str:
+        """The severity of the worst open finding of the key's own (``risk`` as a word, ''
+        when none): what the inventory's severity column and filter show."""
+        return RISK_SEVERITY.get(self.risk, "")
 
     @property
     def age_days(self) -> int | None:

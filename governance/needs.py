@@ -1,15 +1,17 @@
 """What each open finding asks of a key's owner: the fix in words, and where to act.
 
 Shared by the pages (my keys, gaps) and the reminders, so an e-mail and the page it links to
-give the same advice.
+give the same advice. The account's findings (``policy.ACCOUNT_CODES``: no audit trail) are
+not asked of key owners, who cannot fix them: they go to the security team.
 """
 
 from dataclasses import dataclass
 
 from django.urls import reverse
 
+from .access import key_can_be_justified
 from .models import AccessKey
-from .policy import RULES, Severity
+from .policy import ACCOUNT_CODES, RULES, Severity
 
 
 def fix_for(code: str, default: str) -> str:
@@ -30,11 +32,14 @@ class Need:
 
 
 def key_needs(key: AccessKey, *, can_act: bool) -> list[Need]:
-    """What each open, not excepted finding asks of the owner, worst first, with links."""
+    """What each open, not excepted finding of the key's own asks of the owner, worst first,
+    with links; ``can_act``: whether the person may manage the key (the links are offered
+    only for a key that can be justified: ``access.key_can_be_justified``, never a root key)."""
+    can_act = can_act and key_can_be_justified(key)
     requests = {e.code: e for e in key.open_exceptions}
     needs = []
     for finding in key.open_findings:
-        if finding.exception_id:
+        if finding.exception_id or finding.code in ACCOUNT_CODES:
             continue
         rule, links = RULES.get(finding.code), []
         if finding.code == "NO_PURPOSE" and can_act:

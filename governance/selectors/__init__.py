@@ -37,11 +37,12 @@ from .keys import (
     open_findings_prefetch,
     with_export_columns,
 )
-from .overview import Overview, overview_of
+from .overview import SHOWN_SEVERITIES, Overview, overview_of
 from .rotation import ROTATION_STATES, rotation_by_account, rotation_listing, rotation_totals
 
 __all__ = [
-    "GAP_CODES", "ROTATION_STATES", "AuditChain", "ElementVerdict", "ExceptionPage", "KeyPage",
+    "GAP_CODES", "ROTATION_STATES", "SHOWN_SEVERITIES", "AuditChain", "ElementVerdict",
+    "ExceptionPage", "KeyPage",
     "Overview", "account_choices", "account_with_id", "accounts_with_runs", "accounts_with_status",
     "assignable_owners", "audit_actions", "audit_chain", "audit_events_visible_to",
     "current_registration", "decisions_awaiting_count", "exception_listing", "exception_page",

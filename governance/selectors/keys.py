@@ -18,10 +18,11 @@ from ..models import (
     Registration,
     SyncRun,
 )
-from ..policy import Element, scorecard
+from ..policy import ACCOUNT_CODES, Element, Severity, scorecard
 
 LISTING_ORDER = ("account__name", "account__account_id", "user__name", "created_at", "pk")
 GAP_CODES = ("NO_OWNER", "NO_PURPOSE")
+VERDICT_ICONS = {"pass": "✓", "fail": "✗", "excepted": "~"}
 KEY_PAGE_HISTORY = 50  # sync events and audit events shown on a key's page, newest first
 
 
@@ -34,6 +35,11 @@ class ElementVerdict:
     @property
     def letter(self) -> str:
         return self.element[:2].title()
+
+    @property
+    def icon(self) -> str:
+        """The verdict as a sign, so the badge reads without its colour."""
+        return VERDICT_ICONS.get(self.verdict, "?")
 
     @property
     def title(self) -> str:
@@ -130,6 +136,22 @@ class KeyPage:
     @property
     def open_findings(self) -> list[Finding]:
         return [f for f in self.findings if f.resolved_at is None]
+
+    @property
+    def open_worst_first(self) -> list[Finding]:
+        """The open findings, the worst first, the account's own (no audit trail) last."""
+        return sorted(self.open_findings, key=lambda f: (
+            f.code in ACCOUNT_CODES, -Severity(f.severity).rank(), f.code))
+
+    def status_since(self, key: AccessKey) -> datetime | None:
+        """Since when ``key`` has had its status: the last activation or deactivation a sync
+        saw, else its creation for an active key (it has been active since AWS made it);
+        None for a key already inactive when first seen (when it changed is unknown)."""
+        changes = (AccessKeyEvent.Kind.ACTIVATED, AccessKeyEvent.Kind.DEACTIVATED)
+        changed = next((e.at for e in self.events if e.kind in changes), None)
+        if changed is not None:
+            return changed
+        return key.created_at if key.status == AccessKey.Status.ACTIVE else None
 
     @property
     def exposed_on(self) -> datetime | None:

@@ -1,14 +1,17 @@
-"""The overview: the state of the keys a person can see, and how it has changed.
+"""The overview: the state of the keys a person can see, worst first, and how it has changed.
 
-Tiles are live. The security team's finding counts come from the latest daily snapshot
-(``governance.trends``) when it is recent: the security team sees every key, so live counts
-would join every open finding to its key on each visit, and the day's snapshot holds the
-same counts per account and code. Others see few keys and get live counts.
+Every number is a count of keys (or, for the account's own findings, of accounts) that the
+inventory lists with the filters the page links to, so a tile, a bar and the list behind it
+agree. They are read live from the keys' stored judgement (``open_codes``, ``risk``,
+``compliance``) in one pass over the keys plus one grouped by account: no join to the
+findings. A key's severity is its worst open finding of its own (``AccessKey.risk``); the
+account's findings (``policy.ACCOUNT_CODES``: no audit trail) are counted once per account.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.core.cache import cache
@@ -17,16 +20,20 @@ from django.utils import timezone
 
 from ..access import is_security
 from ..models import AccessKey, AwsAccount, DailySnapshot, Finding, SyncRun
-from ..policy import RULES, Severity
+from ..policy import ACCOUNT_CODES, RULES, Element, Severity
 from ..windows import AGE_WINDOWS
 from .exceptions import decisions_awaiting_count
 from .rotation import rotation_state_counts
 
 EXPOSED_LISTED = 20  # exposed keys named at the top; the inventory's filter has them all
-FRESH_DAYS = 1  # a snapshot from today or yesterday stands in for a live count
+TOP_RISKS_LISTED = 10  # critical and high findings listed, newest first
+ACCOUNTS_CHARTED = 15  # the accounts with the most keys at risk, worst first
 TREND_DAYS = 90
 TREND_CACHE_SECONDS = 3600
 FAILED_RUNS_LISTED = 5
+# The severities the overview counts keys by, worst first (low findings do not affect
+# compliance: ``Severity.above_low``).
+SHOWN_SEVERITIES = tuple(s for s in Severity if s.above_low)
 
 Dimension = DailySnapshot.Dimension
 
@@ -34,16 +41,17 @@ Dimension = DailySnapshot.Dimension
 @dataclass(frozen=True)
 class Overview:
     # total, compliant, excepted, overdue (not excepted), overdue_excepted, gaps,
-    # percent_compliant, pending (awaiting the person's decision) and, for the security
-    # team, bad_accounts (not synced recently)
+    # percent_compliant, pending (awaiting the person's decision), accounts_without_trail
+    # and, for the security team, bad_accounts (not synced recently)
     tiles: dict[str, int | None]
+    by_severity: dict[str, int]  # active keys per severity of their worst own finding
+    top_risks: list[Finding]  # open critical and high findings, newest first, with key
     ages: dict[str, int]  # active keys per age window (``windows.AGE_WINDOWS``), by label
     exposed_keys: list[AccessKey]  # open KEY_EXPOSED, each with ``exposed_since``
     more_exposed: bool  # more exposed keys than are listed
-    findings_by_account: list[tuple[str, int]]  # (AWS account id, open findings above low)
-    findings_by_element: list[tuple[str, int]]  # (element, open findings above low)
-    account_names: dict[str, str]  # AWS account id -> name, for the security team
-    charts_day: date | None  # the snapshot the finding counts come from; None: live
+    by_account: list[dict]  # accounts with keys at risk: account__pk/name/account_id and a
+    #                         count per severity, the worst first (``ACCOUNTS_CHARTED``)
+    by_element: dict[str, dict[str, int]]  # element -> severity -> active keys failing it
     trend: dict[str, dict[str, int]] | None  # the security team's compliance trend
     failed_runs: list[SyncRun]  # the security team's latest failed syncs
 
@@ -52,49 +60,63 @@ def overview_of(person, *, now: datetime) -> Overview:
     """What the overview shows ``person`` at ``now``, in a fixed number of queries."""
     keys = AccessKey.objects.visible_to(person).filter(removed_at__isnull=True)
     security = is_security(person)
-    tiles, ages = _key_counts(keys, person, now)
+    tiles, by_severity, ages, by_element = _key_counts(keys, person, now)
     exposed, more_exposed = _exposed_keys(keys)
-    snapshot_day = fresh_snapshot_day() if security else None
-    if snapshot_day is not None:
-        by_account = open_findings_above_low(snapshot_day, "account")
-        by_element = open_findings_above_low(snapshot_day, "element")
-    else:
-        by_account = _findings_by(keys, "key__account__account_id")
-        by_element = _findings_by(keys, "element")
-    account_names = dict(AwsAccount.objects.filter(
-        account_id__in=[a for a, _ in by_account]).values_list("account_id", "name")
-    ) if security else {}
     return Overview(
-        tiles=tiles, ages=ages, exposed_keys=exposed, more_exposed=more_exposed,
-        findings_by_account=by_account, findings_by_element=by_element,
-        account_names=account_names, charts_day=snapshot_day,
+        tiles=tiles, by_severity=by_severity, top_risks=_top_risks(keys), ages=ages,
+        exposed_keys=exposed, more_exposed=more_exposed, by_account=_by_account(keys),
+        by_element=by_element,
         trend=compliance_trend(TREND_DAYS) if security else None,
         failed_runs=list(SyncRun.objects.filter(status=SyncRun.Status.FAILED)
                          .select_related("account")[:FAILED_RUNS_LISTED]) if security else [],
     )
 
 
-def _age_buckets(now) -> dict[str, Count]:
-    """Filtered counts of active keys per age window (the age filter's), labelled like the
-    chart; the windows do not overlap, so a key is counted once."""
-    return {f"age_{window.label}": Count("id", filter=window.q("created_at", now))
-            for window in AGE_WINDOWS}
+def _with_code(codes) -> Q:
+    """Keys with any of ``codes`` open and not excepted."""
+    return reduce(or_, (Q(open_codes__contains=code) for code in codes), Q(pk__in=[]))
 
 
-def _key_counts(keys, person, now) -> tuple[dict, dict[str, int]]:
-    """The tiles and the age histogram, from one pass over the active keys; the rotation
-    tile counts them as the rotation page does."""
-    rotation = rotation_state_counts()
+def _element_codes() -> dict[str, list[str]]:
+    """Per element, the key's own codes above low that fail it (the inventory's ``element``
+    filter); an element failed only by the account's findings (auditing) is left out."""
+    codes: dict[str, list[str]] = {}
+    for code, rule in RULES.items():
+        if rule.severity.above_low and code not in ACCOUNT_CODES:
+            codes.setdefault(rule.element.value, []).append(code)
+    return {e.value: codes[e.value] for e in Element if e.value in codes}
+
+
+def _severity_counts(prefix: str, scope: Q | None = None) -> dict[str, Count]:
+    return {f"{prefix}{s.value}": Count("pk", filter=Q(risk=s.rank()) & (scope or Q()))
+            for s in SHOWN_SEVERITIES}
+
+
+def _key_counts(keys, person, now) -> tuple[dict, dict, dict, dict]:
+    """The tiles, the keys per severity, the age histogram and the keys per failing element
+    and severity, from one pass over the active keys; the rotation tile counts them as the
+    rotation page does, the age bars with the age filter's windows (a key in one bar)."""
+    elements = _element_codes()
     counts = keys.filter(status=AccessKey.Status.ACTIVE).aggregate(
         total=Count("id"), compliant=Count("id", filter=Q(compliance="compliant")),
         excepted=Count("id", filter=Q(compliance="excepted")),
-        overdue=rotation["overdue"], overdue_excepted=rotation["excepted"],
-        gaps=Count("id", filter=Q(open_codes__contains="NO_OWNER")
-                   | Q(open_codes__contains="NO_PURPOSE")),
-        **_age_buckets(now),
+        overdue=rotation_state_counts()["overdue"],
+        overdue_excepted=rotation_state_counts()["excepted"],
+        gaps=Count("id", filter=_with_code(("NO_OWNER", "NO_PURPOSE"))),
+        accounts_without_trail=Count("account", distinct=True,
+                                     filter=_with_code(sorted(ACCOUNT_CODES))),
+        **{f"age_{w.label}": Count("id", filter=w.q("created_at", now)) for w in AGE_WINDOWS},
+        **_severity_counts("severity_"),
+        **{name: count for element, codes in elements.items()
+           for name, count in _severity_counts(f"element_{element}_", _with_code(codes)).items()},
     )
-    ages = {name.removeprefix("age_"): counts.pop(name) for name in list(counts)
-            if name.startswith("age_")}
+
+    def take(prefix: str) -> dict[str, int]:
+        return {name.removeprefix(prefix): counts.pop(name) for name in list(counts)
+                if name.startswith(prefix)}
+
+    ages, by_severity = take("age_"), take("severity_")
+    by_element = {element: take(f"element_{element}_") for element in elements}
     total = counts["total"] or 0
     counts["percent_compliant"] = round(100 * counts["compliant"] / total) if total else None
     counts["pending"] = decisions_awaiting_count(person)
@@ -102,7 +124,28 @@ def _key_counts(keys, person, now) -> tuple[dict, dict[str, int]]:
         stale_before = now - timedelta(hours=settings.KEYLEDGER_STALE_AFTER_HOURS)
         counts["bad_accounts"] = AwsAccount.objects.filter(enabled=True).filter(
             Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=stale_before)).count()
-    return counts, ages
+    return counts, by_severity, ages, by_element
+
+
+def _by_account(keys) -> list[dict]:
+    """The accounts whose active keys are most at risk: keys per severity, worst first."""
+    severities = _severity_counts("")
+    at_risk = reduce(or_, (Q(**{f"{s.value}__gt": 0}) for s in SHOWN_SEVERITIES))
+    return list(keys.filter(status=AccessKey.Status.ACTIVE)
+                .values("account__pk", "account__name", "account__account_id")
+                .annotate(**severities).filter(at_risk)
+                .order_by(*(f"-{s.value}" for s in SHOWN_SEVERITIES), "account__name",
+                          "account__pk")[:ACCOUNTS_CHARTED])
+
+
+def _top_risks(keys) -> list[Finding]:
+    """The newest open, not excepted critical and high findings of ``keys``, with key,
+    account and IAM user: what to look at first."""
+    return list(Finding.objects.filter(
+        key__in=keys, resolved_at__isnull=True, exception__isnull=True,
+        severity__in=[Severity.CRITICAL.value, Severity.HIGH.value])
+        .select_related("key__account", "key__user")
+        .order_by("-opened_at", "-pk")[:TOP_RISKS_LISTED])
 
 
 def _exposed_keys(keys) -> tuple[list, bool]:
@@ -115,41 +158,7 @@ def _exposed_keys(keys) -> tuple[list, bool]:
     return rows[:EXPOSED_LISTED], len(rows) > EXPOSED_LISTED
 
 
-def _findings_by(keys, field: str) -> list[tuple[str, int]]:
-    """Live counts of open findings above low per ``field``, for what the person can see."""
-    return list(Finding.objects.filter(key__in=keys, resolved_at__isnull=True,
-                                       exception__isnull=True)
-                .exclude(severity=Severity.LOW.value)
-                .values_list(field).annotate(n=Count("id")).order_by(field))
-
-
 # -- from the daily snapshots ------------------------------------------------------------
-
-def fresh_snapshot_day() -> date | None:
-    """The day of the latest snapshot if it is recent enough to draw charts from, else None."""
-    latest = DailySnapshot.objects.filter(dimension=Dimension.CODE).aggregate(
-        day=Max("day"))["day"]
-    if latest is None or latest < timezone.localdate() - timedelta(days=FRESH_DAYS):
-        return None
-    return latest
-
-
-def open_findings_above_low(day: date, by: str) -> list[tuple[str, int]]:
-    """Open, not excepted findings above low on ``day``, per account id or per element.
-
-    Read from the per-code counts (about 20 rows per account) instead of joining every open
-    finding to its key: a code's element and severity are fixed by its rule.
-    """
-    counts: dict[str, int] = defaultdict(int)
-    rows = (DailySnapshot.objects.filter(day=day, dimension=Dimension.CODE)
-            .values_list("account__account_id", "name").annotate(n=Sum("count")))
-    for account_id, code, n in rows:
-        rule = RULES.get(code)
-        if rule is not None and not rule.severity.above_low:
-            continue
-        counts[account_id if by == "account" else (rule.element.value if rule else code)] += n
-    return sorted(counts.items())
-
 
 def compliance_trend(days: int) -> dict[str, dict[str, int]]:
     """Keys per compliance state per day (ISO date), summed over accounts, for ``days`` days.

@@ -13,11 +13,11 @@ from django.views.decorators.http import require_POST
 
 from core.errors import GovernanceError
 
-from ..access import can_deactivate, can_place_unknown_keys, key_for
+from ..access import can_deactivate, can_justify_key, can_place_unknown_keys, key_for
 from ..aws.errors import CollectionError
 from ..aws.responder import account_of_key
 from ..exports import csv_lines, key_export_rows
-from ..filters import KeyFilter
+from ..filters import DEFAULT_SORT, KeyFilter
 from ..models import AccessKey
 from ..selectors import (
     account_choices,
@@ -41,18 +41,42 @@ def inventory(request):
                            request=request)
     keys = key_filter.qs if key_filter.is_valid() else AccessKey.objects.none()
     ids = keys.values_list("pk", flat=True)
-    if not key_filter.form.cleaned_data.get("sort"):  # the default order: by account name
-        ids = LeadingFieldSeek(ids, "account__name")
+    chosen_sort = key_filter.form.cleaned_data.get("sort") if key_filter.is_valid() else None
+    sort = chosen_sort or DEFAULT_SORT
+    if sort == "account":  # deep pages seek by account name (the default risk order reads
+        ids = LeadingFieldSeek(ids, "account__name")  # its index and needs no seek)
     page, query = page_of(request, ids, paginator_class=CappedCountPaginator)
     rows = [(key, key_scorecard(key.open_findings)) for key in listing_page(page)]
     partial = request.headers.get("HX-Request") == "true"
     template = "governance/_inventory_rows.html" if partial else "governance/inventory.html"
+    filtered = request.GET.copy()
+    filtered.pop("page", None)
     context = {"filter": key_filter, "page": page, "rows": rows, "query": query,
-               "export_query": request.GET.urlencode()}
+               "export_query": request.GET.urlencode(), "chosen_sort": chosen_sort,
+               "sort_links": _sort_links(filtered, sort),
+               "filtered": any(v for k, v in filtered.items() if k != "sort")}
     if not partial:
         context["account_options"] = _account_options(account_choices(request.user),
                                                       request.GET.get("account", ""))
     return render(request, template, context, status=200 if key_filter.is_valid() else 400)
+
+
+SORTABLE = ("risk", "account", "user", "key", "age", "last_used", "compliance")
+
+
+def _sort_links(query, sort: str) -> dict[str, dict[str, str]]:
+    """Per sortable column, the query string that sorts by it (the other way round when it
+    is the current order) with the filters kept, and its ``aria-sort`` state."""
+    links = {}
+    for column in SORTABLE:
+        target = f"-{column}" if sort == column else column
+        params = query.copy()
+        params["sort"] = target
+        state = "descending" if sort == f"-{column}" else "ascending" if sort == column \
+            else "none"
+        links[column] = {"query": params.urlencode(), "state": state,
+                         "arrow": {"ascending": " ↓", "descending": " ↑"}.get(state, "")}
+    return links
 
 
 def _account_options(options, selected: str):
@@ -127,11 +151,15 @@ def key_deactivate_view(request, pk: int):
 
 @login_required
 def key_detail(request, pk: int):
+    """The key: its severity, what makes it risky, its use, who can act; then the details."""
     key = key_for(request.user, pk)
     shown = key_page(key)
     return render(request, "governance/key_detail.html", {
         "key": key,
         "can_deactivate": can_deactivate(request.user, key),
+        "can_justify": can_justify_key(request.user, key),
+        "open_findings": shown.open_worst_first,
+        "status_since": shown.status_since(key),
         "exposed_on": shown.exposed_on,
         "scorecard": key_scorecard(shown.open_findings),
         "findings": shown.findings,

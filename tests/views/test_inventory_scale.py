@@ -126,7 +126,7 @@ def test_deep_pages_list_the_same_keys_as_plain_offsets(client, people, monkeypa
                                                                        flat=True))
     client.force_login(people["security"])
 
-    pages = [client.get(reverse("inventory"), {"page": n}) for n in (1, 2)]
+    pages = [client.get(reverse("inventory"), {"sort": "account", "page": n}) for n in (1, 2)]
 
     assert [k.access_key_id for p in pages for k, _card in p.context["rows"]] == plain
     assert len(plain) == 99 and len(pages[0].context["rows"]) == PAGE_SIZE
@@ -227,7 +227,8 @@ def test_deep_pages_past_the_cap_list_the_same_keys_as_plain_offsets(client, peo
                  .values_list("access_key_id", flat=True))
     client.force_login(people["security"])
 
-    pages = [client.get(reverse("inventory"), {"page": n}) for n in (1, 2, 3)]
+    pages = [client.get(reverse("inventory"), {"sort": "account", "page": n})
+             for n in (1, 2, 3)]
 
     assert [k.access_key_id for p in pages for k, _card in p.context["rows"]] == plain
     assert len(plain) == 117 and len(pages[0].context["rows"]) == PAGE_SIZE
