@@ -81,8 +81,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
                     "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["name", "prefix", "person__email"]
-    fields = ["person", "name", "prefix", "created_at", "expires_at", "last_used_at",
-              "revoked_at"]
+    # A tuple, which both attributes' types accept (one list shared by the two could not be:
+    # django-stubs gives them lists of different element types, and lists are invariant).
+    fields = ("person", "name", "prefix", "created_at", "expires_at", "last_used_at",
+              "revoked_at")
     readonly_fields = fields
     list_select_related = ["person"]
     actions = ["revoke"]

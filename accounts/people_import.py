@@ -13,6 +13,7 @@ import csv
 import io
 import unicodedata
 from dataclasses import dataclass
+from typing import cast
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -93,7 +94,9 @@ def parse_people_csv(lines) -> list[PersonRow]:
         raise PeopleImportError(f"line 1: {exc}") from None
     if header is None or [h.strip() for h in header] != PEOPLE_CSV_HEADER:
         raise PeopleImportError(f"the header must be exactly: {','.join(PEOPLE_CSV_HEADER)}")
-    rows, errors, seen = [], [], set()
+    rows: list[PersonRow] = []
+    errors: list[str] = []
+    seen: set[str] = set()
     while True:
         line = reader.line_num + 1
         try:
@@ -109,7 +112,7 @@ def parse_people_csv(lines) -> list[PersonRow]:
         if problems:
             errors.append(f"line {line}: " + "; ".join(problems))
         else:
-            rows.append(row)
+            rows.append(cast(PersonRow, row))  # _row gives a row whenever it finds no problem
     if errors:
         raise PeopleImportError("\n".join(errors))
     return rows
@@ -144,13 +147,15 @@ def _row(values: list[str], line: int, seen: set) -> tuple[PersonRow | None, lis
     if email and email == manager_email:
         problems.append("a person cannot be their own manager")
     seen.add(email)
-    row = PersonRow(email, raw["name"].strip()[:200], manager_email, roles, active, line)
+    # ``active`` is None only alongside its problem, when the caller discards the row.
+    row = PersonRow(email, raw["name"].strip()[:200], manager_email, roles, cast(bool, active),
+                    line)
     return row, problems
 
 
 def _refuse_manager_loops(rows: list[PersonRow], stored: dict[str, Person]) -> None:
     """PeopleImportError naming every loop the file's manager links would close."""
-    manager_of = {email: (p.manager.email.lower() if p.manager_id else None)
+    manager_of = {email: (p.manager.email.lower() if p.manager is not None else None)
                   for email, p in stored.items()}
     manager_of.update({row.email: row.manager_email or None for row in rows})
     line_of = {row.email: row.line for row in rows}
@@ -173,9 +178,10 @@ def _refuse_manager_loops(rows: list[PersonRow], stored: dict[str, Person]) -> N
 def _managers_first(rows: list[PersonRow]) -> list[PersonRow]:
     """``rows`` with each person after their manager (when the manager is in the file)."""
     by_email = {row.email: row for row in rows}
-    ordered, placed = [], set()
+    ordered: list[PersonRow] = []
+    placed: set[str] = set()
 
-    def place(row: PersonRow) -> None:
+    def place(row: PersonRow | None) -> None:
         chain = []
         while row is not None and row.email not in placed:
             chain.append(row)
