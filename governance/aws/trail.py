@@ -91,12 +91,24 @@ def trail_session(calls: Counter | None = None) -> AccountSession:
                        external_id=settings.KEYLEDGER_TRAIL_EXTERNAL_ID, calls=calls)
 
 
+# The IAM action each S3 call needs (ListObjectsV2 is authorised as s3:ListBucket).
+_IAM_ACTION = {"ListObjectsV2": "s3:ListBucket", "GetObject": "s3:GetObject"}
+
+
 def _failure(exc: Exception) -> CollectionError:
-    """A botocore failure in words; an S3 denial on an encrypted trail names the KMS key."""
+    """A botocore failure in words. A denial names the IAM action the trail reader role
+    lacks, and on an encrypted trail also the KMS key it must be able to decrypt with."""
     error = translate(exc, "s3")
-    key = settings.KEYLEDGER_TRAIL_KMS_KEY_ID
-    if key and error.kind == "access_denied" and "GetObject" in error.message:
-        error.message += f" The trail is encrypted: the role also needs kms:Decrypt on {key}."
+    if error.kind == "access_denied":
+        operation = getattr(exc, "operation_name", "")
+        action = _IAM_ACTION.get(operation, f"s3:{operation}")
+        error.message = (f"AccessDenied on s3:{operation}: the trail reader role lacks "
+                         f"{action} on s3://{settings.KEYLEDGER_TRAIL_BUCKET}/"
+                         f"{settings.KEYLEDGER_TRAIL_PREFIX}")
+        key = settings.KEYLEDGER_TRAIL_KMS_KEY_ID
+        if key and operation == "GetObject":
+            error.message += f", or kms:Decrypt on {key}"
+        error.message += " (deploy/aws/keyledger-trail-reader.cfn.yaml)."
     return error
 
 
