@@ -6,8 +6,13 @@ A key's list item carries the CSV export's contract columns with the export's ow
 describe a key identically.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from rest_framework import serializers
 from rest_framework.reverse import reverse
+
+from accounts.models import Person
 
 from ..exports import key_export_row
 from ..models import AccessKey, AwsAccount, ExceptionRequest, Finding, Registration, SyncRun
@@ -65,7 +70,8 @@ class KeySerializer(serializers.Serializer):
 class RegistrationSerializer(serializers.ModelSerializer):
     """A purpose registration; the same fields are the input of ``keys/{id}/registration/``."""
 
-    owner = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    owner: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
+        slug_field="email", read_only=True)
 
     class Meta:
         model = Registration
@@ -94,7 +100,9 @@ class KeyDetailSerializer(KeySerializer):
         current = current_registration(key)
         data.update({
             "owner_gap": key.owner_gap,
-            "removed_at": serializers.DateTimeField().to_representation(key.removed_at),
+            # DRF gives None for None; its stubs accept only a datetime.
+            "removed_at": serializers.DateTimeField().to_representation(
+                key.removed_at),  # type: ignore[arg-type]
             "open_findings": OpenFindingSerializer(key.open_findings, many=True).data,
             "registration": RegistrationSerializer(current).data if current else None,
         })
@@ -102,8 +110,8 @@ class KeyDetailSerializer(KeySerializer):
 
 
 class FindingSerializer(serializers.ModelSerializer):
-    key_url = serializers.HyperlinkedRelatedField(source="key", view_name="api-key-detail",
-                                                  read_only=True)
+    key_url: serializers.HyperlinkedRelatedField[AccessKey] = serializers.HyperlinkedRelatedField(
+        source="key", view_name="api-key-detail", read_only=True)
     access_key_id = serializers.CharField(source="key.access_key_id", read_only=True,
                                           allow_null=True)
     is_open = serializers.BooleanField(read_only=True)
@@ -121,15 +129,16 @@ class ExceptionSerializer(serializers.ModelSerializer):
 
     url = serializers.HyperlinkedIdentityField(view_name="api-exception-detail")
     key = serializers.PrimaryKeyRelatedField(queryset=AccessKey.objects.none())
-    key_url = serializers.HyperlinkedRelatedField(source="key", view_name="api-key-detail",
-                                                  read_only=True)
+    key_url: serializers.HyperlinkedRelatedField[AccessKey] = serializers.HyperlinkedRelatedField(
+        source="key", view_name="api-key-detail", read_only=True)
     access_key_id = serializers.CharField(source="key.access_key_id", read_only=True,
                                           allow_null=True)
     account_id = serializers.CharField(source="key.account.account_id", read_only=True)
     user_name = serializers.CharField(source="key.user.name", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="email", read_only=True,
-                                              allow_null=True)
+    requested_by: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
+        slug_field="email", read_only=True)
+    decided_by: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
+        slug_field="email", read_only=True, allow_null=True)
 
     class Meta:
         model = ExceptionRequest
@@ -138,7 +147,8 @@ class ExceptionSerializer(serializers.ModelSerializer):
                   "requested_at", "decided_by", "decided_at", "decision_note", "closed_at"]
         read_only_fields = ["status", "requested_at", "decided_at", "decision_note",
                             "closed_at"]
-        validators = []  # the service decides "one open request per key and code", and says so
+        # The service decides "one open request per key and code", and says so.
+        validators: list[Callable[..., Any]] = []
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
