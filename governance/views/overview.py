@@ -87,7 +87,7 @@ def _tile_links(person) -> dict[str, str]:
         "gaps": reverse("ownership-gaps") if is_security_or_manager(person)
         else f"{reverse('inventory')}?finding=NO_PURPOSE",
         "no_trail": f"{reverse('inventory')}?finding=NO_AUDIT_TRAIL&sort=account",
-        "pending": f"{reverse('exceptions')}?tab=decide",
+        "pending": f"{reverse('exceptions')}?tab=awaiting",
         "bad_accounts": reverse("aws-accounts"),
         **{s.value: _keys(severity=s.value) for s in SHOWN_SEVERITIES},
     }
