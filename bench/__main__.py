@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "BENCHMARKS.md"
@@ -53,7 +54,8 @@ def _machine() -> str:
 
         url = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
         with psycopg.connect(f"{url}/postgres", connect_timeout=3) as conn:
-            postgres = conn.execute("SHOW server_version").fetchone()[0]
+            # SHOW always answers one row; psycopg types fetchone() for any query.
+            postgres = cast(tuple, conn.execute("SHOW server_version").fetchone())[0]
     except Exception as exc:  # noqa: BLE001 - the report says so instead of failing
         postgres = f"unreachable ({exc.__class__.__name__})"
     return (f"{os.cpu_count()} cores ({cpu}){memory}; Python {platform.python_version()}; "

@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import cast
 
 from bench.scale_data import SECURITY_EMAIL, generate, setup_scratch
 from bench.section import section_parser
@@ -58,7 +59,7 @@ def _sessions(count: int, path: Path) -> None:
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = person.get_session_auth_hash()
         session.create()
-        keys.append(session.session_key)
+        keys.append(cast(str, session.session_key))  # create() has given it one
     path.write_text("\n".join(keys) + "\n")
 
 

@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bench.section import section_parser
@@ -204,7 +205,7 @@ def _spread(values) -> str:
 
 
 def _per_account_table(costs: list[AccountCost], *, first: bool) -> list[str]:
-    rows = [
+    rows: list[tuple[str, Sequence[float]]] = [
         ("IAM users", [c.users for c in costs]),
         ("users with keys", [c.holders for c in costs]),
         ("keys", [c.keys for c in costs]),

@@ -122,7 +122,7 @@ class KeyFilter(filters.FilterSet):
 
     class Meta:
         model = AccessKey
-        fields = []
+        fields: list[str] = []
 
     @property
     def qs(self):

@@ -119,4 +119,4 @@ def account_sync_request(*, actor, account: AwsAccount) -> None:
     audit(actor=actor, action="account.sync_requested", obj=account,
           summary=f"requested a sync of {account.account_id} now")
     transaction.on_commit(
-        lambda: sync_account_task.apply_async(args=[account.pk, SyncRun.Trigger.MANUAL]))
+        lambda: sync_account_task.apply_async(args=(account.pk, SyncRun.Trigger.MANUAL)))

@@ -73,7 +73,9 @@ class CappedCountPaginator(Paginator):
         return f"{self.cap:,}+" if self.capped else str(self.count)
 
     def _count_every_row(self) -> None:
-        self.count, self.exact = Paginator.count.func(self), True
+        # Read on the class, count is Django's cached_property, whose .func is the uncached
+        # count; mypy types it as the bare method.
+        self.count, self.exact = Paginator.count.func(self), True  # type: ignore[attr-defined]
         self.__dict__.pop("num_pages", None)
 
     def validate_number(self, number):
