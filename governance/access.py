@@ -20,10 +20,11 @@ from .models import AccessKey, AwsAccount, ExceptionRequest
 EXCEPTION_ACTIONS = ("approve", "reject", "withdraw", "revoke")
 
 __all__ = ["EXCEPTION_ACTIONS", "account_for", "can_assign_owner", "can_deactivate",
-           "can_manage_key", "can_nudge_owner", "can_place_unknown_keys", "decision_refusal",
-           "exception_action_refusal", "exception_for", "is_security", "is_security_or_manager",
-           "key_for", "registration_owner", "security_or_manager_required",
-           "security_required"]
+           "can_manage_key", "can_nudge_owner", "can_nudge_owners", "can_place_unknown_keys",
+           "decision_refusal", "exception_action_refusal", "exception_for", "is_security",
+           "is_security_or_manager",
+           "key_for", "leaver_key_for", "registration_owner", "security_or_manager_required",
+           "security_required", "team_member_for"]
 
 
 def is_security_or_manager(person) -> bool:
@@ -84,9 +85,30 @@ def can_manage_key(person: Person, key: AccessKey) -> bool:
     return is_security(person) or (key.owner_id is not None and key.owner_id == person.pk)
 
 
-def can_assign_owner(person) -> bool:
-    """Only the security team names a key's owner."""
-    return is_security(person)
+def can_assign_owner(person, key: AccessKey | None = None) -> bool:
+    """The security team names any key's owner; a manager names the new owner of a key its
+    former owner, their report, left behind (``key`` in their queue "Keys of people who
+    left", ``selectors.team.leaver_keys``)."""
+    if is_security(person):
+        return True
+    if key is None or not is_security_or_manager(person):
+        return False
+    from .selectors.team import leaver_keys  # the selectors read this module
+
+    return leaver_keys(person).filter(pk=key.pk).exists()
+
+
+def leaver_key_for(person, pk: int) -> AccessKey:
+    """The key ``pk`` if it is in ``person``'s queue of keys of people who left, else 404."""
+    from .selectors.team import leaver_keys
+
+    return get_object_or_404(leaver_keys(person), pk=pk)
+
+
+def team_member_for(person, pk: int) -> Person:
+    """``person``'s active direct report ``pk`` (My team counts direct reports only), else
+    404."""
+    return get_object_or_404(Person.objects.filter(manager=person, is_active=True), pk=pk)
 
 
 def can_deactivate(person, key: AccessKey) -> bool:
@@ -97,10 +119,16 @@ def can_deactivate(person, key: AccessKey) -> bool:
         and key.removed_at is None
 
 
+def can_nudge_owners(person) -> bool:
+    """The security team and managers remind owners of the keys they see (a page of keys
+    from ``visible_to`` asks this once, not per key)."""
+    return is_security_or_manager(person)
+
+
 def can_nudge_owner(person, key: AccessKey) -> bool:
-    """The security team and managers who can see ``key`` may remind its owner now (the
-    gaps page's "Nudge owner"; ``owner_nudge`` limits how often)."""
-    return is_security_or_manager(person) and \
+    """Whether ``person`` may remind ``key``'s owner now (the gaps page's "Nudge owner";
+    ``owner_nudge`` limits how often): ``can_nudge_owners`` and ``key`` in their sight."""
+    return can_nudge_owners(person) and \
         AccessKey.objects.visible_to(person).filter(pk=key.pk).exists()
 
 

@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from accounts.models import Person
 
-from .models import ACCOUNT_ID_VALIDATOR, ROLE_ARN_VALIDATOR, ExceptionRequest, Registration
+from .models import (
+    ACCOUNT_ID_VALIDATOR,
+    ROLE_ARN_VALIDATOR,
+    AccessKey,
+    ExceptionRequest,
+    Registration,
+)
 from .services.exceptions import approval_expiry_problem, expiry_problem
 from .services.keys import REGISTRATION_TEXT_FIELDS, RegistrationInput
 
@@ -45,6 +51,33 @@ class AssignOwnerForm(forms.Form):
         queryset=Person.objects.filter(is_active=True), label="Owner",
         error_messages={"invalid_choice": "Choose an active person.",
                         "required": "Choose the key's owner."})
+
+
+class OwnerEmailForm(forms.Form):
+    """A new owner picked by e-mail (the pages offer the active people in a ``<datalist>``,
+    so the picker is searchable without a script)."""
+
+    owner = forms.EmailField(label="New owner", max_length=254, error_messages={
+        "required": "Type or pick the new owner's e-mail."})
+
+    def clean_owner(self):
+        person = Person.objects.filter(email__iexact=self.cleaned_data["owner"].strip(),
+                                       is_active=True).first()
+        if person is None:
+            raise forms.ValidationError("No active person has this e-mail.")
+        return person
+
+
+class BulkAssignForm(OwnerEmailForm):
+    """The gaps page's assign-many: the ticked keys, among ``keys`` (those on offer)."""
+
+    keys = forms.ModelMultipleChoiceField(queryset=AccessKey.objects.none(), error_messages={
+        "required": "Tick at least one key.",
+        "invalid_choice": "A ticked key is no longer among the gaps you may assign."})
+
+    def __init__(self, *args, keys, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["keys"].queryset = keys
 
 
 class RegistrationForm(forms.Form):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import accounts, audit, exceptions, inventory, overview, ownership, purpose
+from .views import accounts, audit, exceptions, inventory, overview, ownership, purpose, team
 
 urlpatterns = [
     path("", overview.overview, name="overview"),
@@ -20,6 +20,13 @@ urlpatterns = [
     # Owner, manager and security workflows: ownership, purpose, rotation and exceptions.
     path("my-keys/", ownership.my_keys, name="my-keys"),
     path("gaps/", ownership.ownership_gaps, name="ownership-gaps"),
+    path("gaps/assign/", ownership.ownership_gaps_assign, name="ownership-gaps-assign"),
+    path("keys/<int:pk>/nudge/", ownership.key_nudge_owner, name="key-nudge-owner"),
+    path("team/", team.my_team, name="my-team"),
+    path("team/<int:pk>/findings/", team.team_member_findings, name="team-findings"),
+    path("team/left/", ownership.leaver_queue, name="leaver-keys"),
+    path("team/left/<int:pk>/reassign/", ownership.leaver_key_reassign,
+         name="leaver-key-reassign"),
     path("rotation/", ownership.rotation, name="rotation"),
     path("keys/<int:pk>/owner/", ownership.key_assign_owner, name="key-assign-owner"),
     path("keys/<int:pk>/purpose/", purpose.key_register, name="key-register"),

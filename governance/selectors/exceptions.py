@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from ..models import AuditEvent, ExceptionRequest, Finding
-from ..policy import RULES
+from ..policy import RULES, Element
+from .keys import ElementVerdict, key_scorecard
 
 
 def waivable_findings(key) -> list[Finding]:
@@ -44,16 +45,26 @@ def exception_requests_for(person, tab: str) -> QuerySet:
 
 @dataclass(frozen=True)
 class ExceptionPage:
-    """What a request's page shows besides the request itself."""
+    """What a request's page shows besides the request itself: enough about the key to
+    decide without leaving the page."""
 
     finding: Finding | None  # the open finding it waives; None once resolved
     events: list[AuditEvent]  # its audit trail, oldest first
+    other_findings: list[Finding]  # the key's other open findings, worst first
+    permissions: ElementVerdict  # the key's Permissions verdict (admin, escalation, root)
 
 
 def exception_page(exception: ExceptionRequest) -> ExceptionPage:
+    open_findings = list(Finding.objects.filter(key=exception.key_id, resolved_at__isnull=True)
+                         .order_by("code"))
+    others = sorted((f for f in open_findings if f.code != exception.code),
+                    key=lambda f: (-RULES[f.code].severity.rank() if f.code in RULES else 0,
+                                   f.code))
+    card = {verdict.element: verdict for verdict in key_scorecard(open_findings)}
     return ExceptionPage(
-        finding=Finding.objects.filter(key=exception.key_id, code=exception.code,
-                                       resolved_at__isnull=True).first(),
+        finding=next((f for f in open_findings if f.code == exception.code), None),
         events=list(AuditEvent.objects.filter(object_type="ExceptionRequest",
                                               object_id=str(exception.pk)).order_by("at", "id")),
+        other_findings=others,
+        permissions=card[Element.PERMISSIONS.value],
     )

@@ -27,19 +27,50 @@ def _reevaluate(key: AccessKey) -> None:
 
 @transaction.atomic
 def owner_assign(*, actor, key: AccessKey, person) -> AccessKey:
-    """The security team names a key's owner (an active person); overrides tags."""
-    if not can_assign_owner(actor):
-        raise NotAllowed("only the security team assigns owners")
+    """The security team names a key's owner (an active person); overrides tags. A manager
+    may too, for a key their departed report left behind (``can_assign_owner``)."""
+    if not can_assign_owner(actor, key):
+        raise NotAllowed("only the security team assigns owners, and a manager the keys of "
+                         "their reports who left")
+    _assign(actor=actor, key=key, person=person)
+    _reevaluate(key)
+    return key
+
+
+def _assign(*, actor, key: AccessKey, person) -> None:
+    """Name ``person`` the key's owner and audit it; the caller re-evaluates. The audit event
+    keeps the owner of record (the stored owner and why none resolves), so reassigning a
+    leaver's key never loses who had it."""
     if person is None or not person.is_active:
         raise GovernanceError("the owner must be an active person")
-    before = key.assigned_owner.email if key.assigned_owner is not None else None
+    before = {"assigned_owner": (key.assigned_owner.email if key.assigned_owner is not None
+                                 else None)}
+    if key.owner_id != key.assigned_owner_id and key.owner is not None:
+        before["owner"] = key.owner.email
+    if key.owner_gap:
+        before["owner_gap"] = key.owner_gap
     key.assigned_owner = person
     key.save(update_fields=["assigned_owner"])
-    _reevaluate(key)
     audit(actor=actor, action="key.assign_owner", obj=key,
           summary=f"assigned {person.email} as owner of {key}",
-          before={"assigned_owner": before}, after={"assigned_owner": person.email})
-    return key
+          before=before, after={"assigned_owner": person.email})
+
+
+@transaction.atomic
+def owners_assign(*, actor, keys, person) -> list[AccessKey]:
+    """Name ``person`` the owner of each of ``keys`` (the gaps page's bulk assign): one
+    transaction, an audit event per key, one evaluation of the IAM users involved. Any key
+    the actor may not assign refuses the whole batch."""
+    keys = list(keys)
+    refused = [key for key in keys if not can_assign_owner(actor, key)]
+    if refused:
+        raise NotAllowed(f"you may not assign an owner to {refused[0]}")
+    if not keys:
+        raise GovernanceError("choose at least one key")
+    for key in keys:
+        _assign(actor=actor, key=key, person=person)
+    evaluate_keys(keys=AccessKey.objects.filter(user_id__in={key.user_id for key in keys}))
+    return keys
 
 
 @dataclass(frozen=True)

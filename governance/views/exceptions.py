@@ -117,6 +117,7 @@ def _detail_page(request, exception: ExceptionRequest, bound: dict, status: int 
     return render(request, "governance/workflows/exception_detail.html", {
         "exception": exception, "rule": RULES.get(exception.code),
         "finding": shown.finding, "events": shown.events,
+        "other_findings": shown.other_findings, "permissions": shown.permissions,
         "actions": _available_actions(person, exception, bound),
         "own_request": person.pk == exception.requested_by_id,
         "refusal": decision_refusal(person, exception),

@@ -1,7 +1,8 @@
-"""Owners' and overseers' pages: my keys, ownership gaps, rotation status, owner assignment."""
+"""Owners' and overseers' pages: my keys, ownership gaps (assign many, nudge an owner), keys
+of people who left, rotation status, owner assignment."""
 
 from dataclasses import dataclass
-from itertools import groupby
+from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,11 +10,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
+from accounts.models import Person
 from core.errors import GovernanceError
+from notifications.services import owner_nudge
 
-from ..access import can_assign_owner, can_manage_key, key_for, security_or_manager_required
-from ..forms import AssignOwnerForm
+from ..access import (
+    can_assign_owner,
+    can_manage_key,
+    can_nudge_owners,
+    key_for,
+    leaver_key_for,
+    security_or_manager_required,
+)
+from ..forms import AssignOwnerForm, BulkAssignForm, OwnerEmailForm
 from ..models import AccessKey
 from ..needs import key_needs
 from ..selectors import (
@@ -27,7 +38,8 @@ from ..selectors import (
     rotation_listing,
     rotation_totals,
 )
-from ..services.keys import owner_assign
+from ..selectors.team import leaver_keys, leaver_rows
+from ..services.keys import owner_assign, owners_assign
 from ..untrusted import query_id
 from .paging import page_of
 
@@ -72,26 +84,92 @@ def my_keys(request):
     return render(request, "governance/workflows/my_keys.html", context)
 
 
-def _grouped(keys):
-    """[(account, [(iam_user, [(key, gap findings)])])] in the order given."""
-    rows = [(key, [f for f in key.open_findings if f.code in GAP_CODES]) for key in keys]
-    return [(account, [(user, list(user_rows)) for user, user_rows
-                       in groupby(account_rows, key=lambda row: row[0].user)])
-            for account, account_rows in groupby(rows, key=lambda row: row[0].account)]
+def _gap_codes(request) -> list[str]:
+    return [request.GET["gap"]] if request.GET.get("gap") in GAP_CODES else list(GAP_CODES)
 
 
 @security_or_manager_required
 def ownership_gaps(request):
-    """Keys without an owner or a current purpose, by account and IAM user."""
+    """Keys without an owner or a current purpose in one table: the security team ticks
+    several and assigns them one owner at once; anyone here may nudge a key's owner."""
     person = request.user
-    codes = [request.GET["gap"]] if request.GET.get("gap") in GAP_CODES else list(GAP_CODES)
-    page, query = _page(request, keys_with_gaps(person, codes))
-    can_assign = can_assign_owner(person)
-    people = assignable_owners() if can_assign else []
+    page, query = _page(request, keys_with_gaps(person, _gap_codes(request)))
+    nudge = can_nudge_owners(person)  # the page's keys are all in the person's sight
+    rows = [(key, [f for f in key.open_findings if f.code in GAP_CODES],
+             nudge and key.owner is not None) for key in page]
     return render(request, "governance/workflows/gaps.html", {
-        "page": page, "query": query, "groups": _grouped(page), "gap": request.GET.get("gap"),
-        "gap_codes": GAP_CODES, "can_assign": can_assign, "people": people,
+        "page": page, "query": query, "rows": rows, "gap": request.GET.get("gap"),
+        "gap_codes": GAP_CODES, "can_assign": can_assign_owner(person),
+        "people": assignable_owners() if can_assign_owner(person) else [],
         "here": request.get_full_path()})
+
+
+@require_POST
+@security_or_manager_required
+def ownership_gaps_assign(request):
+    """Assign the ticked gap keys to one person: one audited action (``owners_assign``)."""
+    person = request.user
+    if not can_assign_owner(person):
+        raise PermissionDenied("Only the security team assigns owners.")
+    form = BulkAssignForm(request.POST, keys=keys_with_gaps(person))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, errors[0])
+        return _back(request, fallback="ownership-gaps")
+    owner, keys = form.cleaned_data["owner"], list(form.cleaned_data["keys"])
+    try:
+        owners_assign(actor=person, keys=keys, person=owner)
+    except GovernanceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{owner.email} now owns {len(keys)} key"
+                                  f"{'s' if len(keys) != 1 else ''}.")
+    return _back(request, fallback="ownership-gaps")
+
+
+@require_POST
+@security_or_manager_required
+def key_nudge_owner(request, pk: int):
+    """Remind the key's owner now (at most once a day per key: ``owner_nudge``)."""
+    key = key_for(request.user, pk)
+    try:
+        owner_nudge(actor=request.user, key=key)
+    except GovernanceError as exc:
+        messages.error(request, f"{key}: {exc}")
+    else:
+        # owner_nudge refuses a key without an owner, which mypy cannot see.
+        messages.success(request, f"{cast(Person, key.owner).email} was reminded about {key}.")
+    return _back(request, fallback="ownership-gaps")
+
+
+@security_or_manager_required
+def leaver_queue(request):
+    """Keys of people who left: the manager's (or, for the security team, every leaver's)
+    keys no active person owns, each with who left it, to reassign."""
+    person = request.user
+    page, query = _page(request, leaver_keys(person))
+    return render(request, "governance/workflows/leavers.html", {
+        "page": page, "query": query, "rows": leaver_rows(person, page),
+        "people": assignable_owners(), "form": OwnerEmailForm(auto_id="id_leaver_%s")})
+
+
+@require_POST
+@security_or_manager_required
+def leaver_key_reassign(request, pk: int):
+    """Give a key its departed owner left behind to an active person (audited; the audit
+    event keeps who had it)."""
+    key = leaver_key_for(request.user, pk)
+    form = OwnerEmailForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"{key}: {form.errors['owner'][0]}")
+        return redirect("leaver-keys")
+    try:
+        owner_assign(actor=request.user, key=key, person=form.cleaned_data["owner"])
+    except GovernanceError as exc:
+        messages.error(request, f"{key}: {exc}")
+    else:
+        messages.success(request, f"{form.cleaned_data['owner'].email} now owns {key}.")
+    return redirect("leaver-keys")
 
 
 @security_or_manager_required
@@ -114,12 +192,13 @@ def rotation(request):
         "due_after": limit - settings.KEYLEDGER_ROTATION_WARNING_DAYS, "account": account})
 
 
-def _back(request, key: AccessKey):
+def _back(request, key: AccessKey | None = None, fallback: str = "key-detail"):
+    """To the page the form came from (``next``, on this site only), else ``fallback``."""
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                        require_https=request.is_secure()):
         return redirect(target)
-    return redirect("key-detail", pk=key.pk)
+    return redirect(fallback, pk=key.pk) if key is not None else redirect(fallback)
 
 
 @login_required

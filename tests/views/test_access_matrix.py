@@ -25,6 +25,9 @@ SECURITY_ONLY = {"security": 200, "manager": 403, "owner": 403, "other_owner": 4
 SECURITY_AND_MANAGERS = {"security": 200, "manager": 200, "owner": 403, "other_owner": 403}
 OWNERS_KEY = {"security": 200, "manager": 200, "owner": 200, "other_owner": 404}
 ACT_ON_OWNERS_KEY = {"security": 200, "manager": 403, "owner": 200, "other_owner": 404}
+# A direct report's findings (My team): their manager only; a person outside one's team is
+# answered as if they did not exist, even to the security team.
+MANAGER_OF_OWNER = {"security": 404, "manager": 200, "owner": 403, "other_owner": 403}
 
 
 @pytest.fixture
@@ -41,6 +44,7 @@ def world():
 
 
 def pages(key, exception):
+    owner = key.owner
     return [
         (reverse("overview"), ALL),
         (reverse("inventory"), ALL),
@@ -49,6 +53,9 @@ def pages(key, exception):
         (reverse("my-keys"), ALL),
         (reverse("ownership-gaps"), SECURITY_AND_MANAGERS),
         (reverse("rotation"), SECURITY_AND_MANAGERS),
+        (reverse("my-team"), SECURITY_AND_MANAGERS),
+        (reverse("team-findings", args=[owner.pk]), MANAGER_OF_OWNER),
+        (reverse("leaver-keys"), SECURITY_AND_MANAGERS),
         (reverse("key-register", args=[key.pk]), ACT_ON_OWNERS_KEY),
         (reverse("exception-new", args=[key.pk]), ACT_ON_OWNERS_KEY),
         (reverse("exceptions"), ALL),

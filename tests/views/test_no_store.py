@@ -46,7 +46,7 @@ def world():
                            started_at=timezone.now(), heartbeat_at=timezone.now())
     token, _secret = api_token_create(actor=people["owner"], name="ci", days=5)
     return people, {"key": key.pk, "pending": pending.pk, "approved": approved.pk,
-                    "account": key.account_id, "token": token.pk}
+                    "account": key.account_id, "token": token.pk, "owner": people["owner"].pk}
 
 
 def requests(ids: dict) -> dict[str, list[tuple]]:
@@ -83,6 +83,14 @@ def requests(ids: dict) -> dict[str, list[tuple]]:
                     ("manager", "get", url("my-keys"), None)],
         "ownership-gaps": both("ownership-gaps"),
         "rotation": both("rotation"),
+        "ownership-gaps-assign": [("security", "post", url("ownership-gaps-assign"),
+                                   {"owner": "owner@example.com", "keys": [key]})],
+        "key-nudge-owner": [("manager", "post", url("key-nudge-owner", key), None)],
+        "my-team": both("my-team"),
+        "team-findings": [("manager", "get", url("team-findings", ids["owner"]), None)],
+        "leaver-keys": both("leaver-keys"),
+        "leaver-key-reassign": [("manager", "post", url("leaver-key-reassign", key),
+                                 {"owner": "owner@example.com"})],
         "key-assign-owner": [("security", "post", url("key-assign-owner", key), {})],
         "key-register": [("owner", "get", url("key-register", key), None),
                          ("owner", "post", url("key-register", key), {})],

@@ -341,9 +341,9 @@ def test_security_assigns_an_owner_from_the_gaps_page_and_the_gap_closes(client,
     gaps = reverse("ownership-gaps")
     page = html(client.get(gaps))
     assert key.access_key_id in page and "no owner assigned and no owner tag" in page
-    assert reverse("key-assign-owner", args=[key.pk]) in page
-    response = client.post(reverse("key-assign-owner", args=[key.pk]),
-                           {"person": people["owner"].pk, "next": gaps})
+    assert f'name="keys" value="{key.pk}"' in page  # ticked, then assigned in bulk
+    response = client.post(reverse("ownership-gaps-assign"),
+                           {"owner": "owner@example.com", "keys": [key.pk], "next": gaps})
     assert response.status_code == 302 and response.url == gaps
     key.refresh_from_db()
     assert key.owner == people["owner"] and "NO_OWNER" not in open_codes(key)
