@@ -24,9 +24,12 @@ pytestmark = pytest.mark.django_db
 PAGES = [
     ("overview", "", "security"),
     ("overview", "", "manager"),
+    ("overview", "", "owner"),  # severity counts, top risks and stacked charts, live
     ("inventory", "", "security"),
     ("inventory", "finding=ROTATION_OVERDUE", "security"),
     ("inventory", "sort=-age&status=Active", "security"),
+    ("inventory", "severity=high&sort=-risk", "security"),  # the risk column and order
+    ("inventory", "sort=account&page=2", "security"),  # seeks by account name
     ("inventory", "q=svc&page=2", "security"),
     ("inventory", "q=akiaqc00000000000003", "security"),  # a whole key id: equality lookup
     ("my-keys", "", "owner"),
