@@ -211,6 +211,9 @@ KEYLEDGER_API_TOKEN_MAX_DAYS = env_int("KEYLEDGER_API_TOKEN_MAX_DAYS", 90, minim
 # Without a broker, tasks run in-process: the demo and a single-machine install need no Redis.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env_str("CELERY_BROKER_URL") is None
+# "Sync now" without a broker runs the sync on a thread of the web process, after the
+# response, so the page follows its progress instead of waiting for it (the demo).
+KEYLEDGER_SYNC_IN_THREAD = CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

@@ -13,6 +13,7 @@ from .settings import *  # noqa: E402,F403
 # Tests decide per case whether a task runs in-process or on a real worker.
 CELERY_BROKER_URL = os.environ["KEYLEDGER_REDIS_URL"]
 CELERY_TASK_ALWAYS_EAGER = True
+KEYLEDGER_SYNC_IN_THREAD = False  # a test that wants the demo's background sync turns it on
 KEYLEDGER_REPORT_POLL_FIRST_SECONDS = 0.01
 KEYLEDGER_REPORT_POLL_MAX_SECONDS = 2.0
 KEYLEDGER_AWS_MAX_ATTEMPTS = 3

@@ -2,11 +2,12 @@
 
 import logging
 import math
+import threading
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connections, transaction
 from django.utils import timezone
 
 from core.audit import audit_chain_verify
@@ -60,6 +61,29 @@ def sync_account_task(self, account_pk: int, trigger: str = SyncRun.Trigger.SCHE
         countdown = min(settings.KEYLEDGER_SYNC_RETRY_MAX_SECONDS, 30 * 2 ** self.request.retries)
         raise self.retry(countdown=countdown)
     return outcome.run.pk
+
+
+def sync_account_soon(account_pk: int, trigger: str = SyncRun.Trigger.MANUAL) -> None:
+    """Start a sync of one account without waiting for it.
+
+    With a broker, a worker runs it. Without one (the demo: tasks run in-process), it runs
+    on a thread of this process, so the request that asked for it returns at once and the
+    page follows the ``SyncRun`` row as the sync writes it (``KEYLEDGER_SYNC_IN_THREAD``).
+    """
+    if not settings.KEYLEDGER_SYNC_IN_THREAD:
+        sync_account_task.apply_async(args=[account_pk, trigger])
+        return
+    threading.Thread(target=_sync_on_this_thread, args=(account_pk, trigger), daemon=True,
+                     name=f"sync-account-{account_pk}").start()
+
+
+def _sync_on_this_thread(account_pk: int, trigger: str) -> None:
+    try:
+        sync_account_task.apply(args=[account_pk, trigger])
+    except Exception:  # a thread has no caller to tell: the run row says failed, log why
+        log.exception("background sync of account %s failed", account_pk)
+    finally:
+        connections.close_all()  # this thread's own database connection
 
 
 def _seconds_until_abandoned(run: SyncRun) -> int:

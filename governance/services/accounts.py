@@ -114,9 +114,8 @@ def account_update(*, actor, account: AwsAccount, name: str | None = None,
 @transaction.atomic
 def account_sync_request(*, actor, account: AwsAccount) -> None:
     """Queue a sync of one account now (after this transaction commits), audited."""
-    from ..tasks import sync_account_task  # tasks import services: import it lazily
+    from ..tasks import sync_account_soon  # tasks import services: import it lazily
 
     audit(actor=actor, action="account.sync_requested", obj=account,
           summary=f"requested a sync of {account.account_id} now")
-    transaction.on_commit(
-        lambda: sync_account_task.apply_async(args=(account.pk, SyncRun.Trigger.MANUAL)))
+    transaction.on_commit(lambda: sync_account_soon(account.pk, SyncRun.Trigger.MANUAL))

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -45,20 +46,35 @@ def aws_account_toggle(request, pk: int):
 @security_required
 @require_POST
 def aws_account_sync(request, pk: int):
-    account = account_for(request.user, pk)
-    if sync_running(account):
-        messages.info(request, f"A sync of {account} is already running.")
+    """Ask for a sync now. The confirmation is shown where it was asked: in the row htmx
+    swaps in (with the notice above the table), or after the redirect to this page."""
+    account = account_for(request.user, pk, accounts=accounts_with_status(request.user))
+    running = sync_running(account)
+    if running:
+        notice = f"A sync of {account} is already running."
     else:
         account_sync_request(actor=request.user, account=account)
-        messages.success(request, f"Sync of {account} requested.")
+        notice = f"Sync of {account} requested: its row shows the progress."
     if request.headers.get("HX-Request") == "true":
-        return aws_account_progress(request, pk)
+        return _account_row(request, pk, after=None if running else account.last_run_id or 0,
+                            notice=notice)
+    (messages.info if running else messages.success)(request, notice)
     return redirect("aws-accounts")
 
 
 @security_required
 def aws_account_progress(request, pk: int):
-    """One account's row, re-polled by htmx every second while a sync runs."""
+    """One account's row, re-polled by htmx every second while a sync runs, or, with
+    ``after`` (the run before "Sync now"), until a newer run has started."""
+    after = request.GET.get("after", "")
+    if after and not (after.isascii() and after.isdigit() and len(after) < 19):
+        return HttpResponseBadRequest("after: a sync run id (digits) is expected.")
+    return _account_row(request, pk, after=int(after) if after else None)
+
+
+def _account_row(request, pk: int, *, after: int | None, notice: str = ""):
     account = account_for(request.user, pk, accounts=accounts_with_status(request.user))
     [(account, run)] = accounts_with_runs([account])
-    return render(request, "governance/_aws_account_row.html", {"account": account, "run": run})
+    waiting = after is not None and (run is None or run.pk <= after)
+    return render(request, "governance/_aws_account_row.html", {
+        "account": account, "run": run, "waiting": waiting, "after": after, "notice": notice})
