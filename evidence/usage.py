@@ -13,6 +13,7 @@ bound.
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -83,6 +84,20 @@ def add_capped(counts: Counter | dict, more: Counter | dict) -> None:
         counts[value] = counts.get(value, 0) + number
 
 
+def _count(counts: Counter, value: str) -> None:
+    """``add_capped(counts, {value: 1})``, without building the dict (the hot path)."""
+    if value not in counts and len(counts) >= MAX_DISTINCT:
+        value = OTHER
+    counts[value] += 1
+
+
+@lru_cache(maxsize=4096)
+def _clipped(value: str, limit: int) -> str:
+    """``clip``, remembered: a key's user agents and addresses repeat in every event."""
+    return clip(value, limit)
+
+
+@lru_cache(maxsize=4096)
 def action_name(event_source: str, event_name: str) -> str:
     """``s3:GetObject`` from ``s3.amazonaws.com`` and ``GetObject``: IAM's spelling."""
     service = event_source.removesuffix(".amazonaws.com")
@@ -100,21 +115,23 @@ class Reduction:
         usage = self.days.get((event.access_key_id, day))
         if usage is None:
             usage = self.days[(event.access_key_id, day)] = DayUsage(
-                account_id=clip(event.account_id, 12))
+                account_id=_clipped(event.account_id, 12))
         usage.events += 1
         usage.errors += bool(event.error_code)
-        add_capped(usage.user_agents, {clip(event.user_agent, AGENT_CHARS): 1})
-        add_capped(usage.event_sources, {clip(event.event_source, NAME_CHARS): 1})
-        add_capped(usage.actions, {action_name(event.event_source, event.event_name): 1})
-        add_capped(usage.regions, {clip(event.region, NAME_CHARS): 1})
-        address = clip(event.source_address, ADDRESS_CHARS)
+        _count(usage.user_agents, _clipped(event.user_agent, AGENT_CHARS))
+        _count(usage.event_sources, _clipped(event.event_source, NAME_CHARS))
+        _count(usage.actions, action_name(event.event_source, event.event_name))
+        _count(usage.regions, _clipped(event.region, NAME_CHARS))
+        address = _clipped(event.source_address, ADDRESS_CHARS)
         seen = usage.addresses.get(address)
         if seen is None:
             usage.addresses[address] = AddressUsage(event.event_time, event.event_time, 1,
                                                     event.via_aws_service)
         else:
-            seen.merge(AddressUsage(event.event_time, event.event_time, 1,
-                                    event.via_aws_service))
+            seen.first_seen = min(seen.first_seen, event.event_time)
+            seen.last_seen = max(seen.last_seen, event.event_time)
+            seen.events += 1
+            seen.via_aws_service = seen.via_aws_service or event.via_aws_service
 
     def merge(self, other: "Reduction") -> None:
         for where, usage in other.days.items():

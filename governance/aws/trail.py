@@ -330,8 +330,10 @@ def _key_event(record: dict) -> KeyEvent | None:
     identity = record.get("userIdentity")
     if not isinstance(identity, dict):
         return None
-    key_id = _text(identity.get("accessKeyId"))
-    if not LONG_TERM_KEY.fullmatch(key_id):
+    key_id = identity.get("accessKeyId")
+    # Most events are temporary credentials': the cheap test first, the exact one after.
+    if not isinstance(key_id, str) or not key_id.startswith("AKIA") \
+            or not LONG_TERM_KEY.fullmatch(key_id):
         return None
     try:
         when = datetime.fromisoformat(_text(record.get("eventTime")).replace("Z", "+00:00"))
