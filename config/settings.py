@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "accounts",
     "governance",
     "notifications",
+    "evidence",
 ]
 
 MIDDLEWARE = [
@@ -317,6 +318,26 @@ if KEYLEDGER_AUDIT_SINK == "syslog":
         raise ImproperlyConfigured(
             f"KEYLEDGER_AUDIT_SINK_SYSLOG={KEYLEDGER_AUDIT_SINK_SYSLOG!r} must be "
             "tcp://HOST:PORT (UDP would lose events without a word).")
+
+# --- Usage evidence: the organization trail's log files in S3 (evidence/, read_trail) --------
+# Read through a reader role in the log-archive account (unset: ambient credentials), with
+# its external id; the KMS key, when the trail is SSE-KMS encrypted, is only named in errors
+# (S3 decrypts for a role holding kms:Decrypt on it). Unset bucket: reading is off.
+KEYLEDGER_TRAIL_BUCKET = env_str("KEYLEDGER_TRAIL_BUCKET", "").strip()
+KEYLEDGER_TRAIL_PREFIX = env_str("KEYLEDGER_TRAIL_PREFIX", "AWSLogs/").strip()
+if KEYLEDGER_TRAIL_PREFIX and not KEYLEDGER_TRAIL_PREFIX.endswith("/"):
+    raise ImproperlyConfigured(f"KEYLEDGER_TRAIL_PREFIX={KEYLEDGER_TRAIL_PREFIX!r} must end "
+                               "with / (CloudTrail writes AWSLogs/[o-org/]ACCOUNT/... under it).")
+KEYLEDGER_TRAIL_ROLE_ARN = env_str("KEYLEDGER_TRAIL_ROLE_ARN", "").strip()
+KEYLEDGER_TRAIL_EXTERNAL_ID = env_str("KEYLEDGER_TRAIL_EXTERNAL_ID", "").strip()
+KEYLEDGER_TRAIL_KMS_KEY_ID = env_str("KEYLEDGER_TRAIL_KMS_KEY_ID", "").strip()
+# The window the evidence is judged over, and how long the daily rows are kept (never less).
+KEYLEDGER_EVIDENCE_DAYS = env_int("KEYLEDGER_EVIDENCE_DAYS", 30, minimum=1, maximum=366)
+KEYLEDGER_EVIDENCE_RETENTION_DAYS = env_int("KEYLEDGER_EVIDENCE_RETENTION_DAYS", 400,
+                                            minimum=KEYLEDGER_EVIDENCE_DAYS)
+# Objects per read task: the unit fanned out over the workers (docs/DEPLOYMENT.md).
+KEYLEDGER_TRAIL_BATCH_OBJECTS = env_int("KEYLEDGER_TRAIL_BATCH_OBJECTS", 50, minimum=1,
+                                        maximum=1000)
 
 # --- Notifications (notifications/) ----------------------------------------------------------
 # Links in e-mails and chat posts are absolute: the address people open Keyledger at.
