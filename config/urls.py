@@ -13,6 +13,7 @@ urlpatterns = [
     path("login/", sso_views.SignInView.as_view(), name="login"),
     path("logout/", sso_views.sign_out, name="logout"),
     path("oidc/", include("sso.urls")),
+    path("scim/v2/", include("scim.urls")),
     path("api/v1/", include("governance.api.urls")),
     path("me/", include("accounts.urls")),
     path("notifications/", include("notifications.urls")),
