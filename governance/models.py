@@ -4,12 +4,15 @@ Rows mirror AWS as of the last complete sync. Nothing that disappears from AWS i
 here: it gets ``removed_at``, so history (and later, findings and audit) keep their subject.
 """
 
-from typing import TYPE_CHECKING
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from .choices import (
     ELEMENT_CHOICES,
@@ -311,11 +314,43 @@ class AccessKeyEvent(models.Model):
         return f"{self.key} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
 
 
+class SyncAbandoned(Exception):
+    """The run was expired as abandoned (no sign of life for the sync lock) before it could
+    finish: another run may hold the account by now, so this one must store nothing."""
+
+    def __init__(self, run: "SyncRun"):
+        super().__init__(f"sync run {run.pk} was expired as abandoned before it could finish; "
+                         "nothing was stored")
+        self.run = run
+
+
+class SyncRunFinished(RuntimeError):
+    """A finished run was asked to change: a bug in the caller, never something to retry."""
+
+
+class SyncRunQuerySet(models.QuerySet):
+    def stale(self, *, now: datetime) -> "SyncRunQuerySet":
+        """Running runs with no sign of life for the sync lock: their worker has stopped."""
+        cutoff = now - timedelta(seconds=settings.KEYLEDGER_SYNC_LOCK_SECONDS)
+        return self.filter(status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff)
+
+    def abandon(self, *, now: datetime) -> int:
+        """Fail these runs, if still running, as abandoned in one statement; returns how many
+        (each releases its account)."""
+        return self.filter(status=SyncRun.Status.RUNNING).update(**SyncRun.abandoned(now))
+
+
 class SyncRun(models.Model):
     """One attempt to sync one account: its progress, cost and outcome.
 
     At most one run per account is ``running`` (a database constraint), which is the lock
     that keeps two workers from syncing the same account at once.
+
+    A run changes state only through its methods: ``start`` claims the account, ``beat``
+    reports progress, and ``succeed``, ``fail`` or ``abandon`` end it, once. Each ending is a
+    conditional update of a still-running row, so a run expired as abandoned meanwhile is
+    never overwritten: ``SyncAbandoned`` says so. Ending a run already ended in memory
+    raises ``SyncRunFinished``.
     """
 
     class Status(models.TextChoices):
@@ -358,6 +393,12 @@ class SyncRun(models.Model):
     failure_kind = models.CharField(max_length=20, choices=FailureKind.choices, blank=True)
     error = models.TextField(blank=True)
 
+    objects = SyncRunQuerySet.as_manager()
+
+    COUNTS = ("users_seen", "users_created", "users_updated", "users_removed", "keys_seen",
+              "keys_created", "keys_updated", "keys_removed", "rows_written")
+    ABANDONED_ERROR = "The worker running this sync stopped without finishing; nothing was stored."
+
     class Meta:
         ordering = ["-started_at"]
         constraints = [
@@ -376,6 +417,69 @@ class SyncRun(models.Model):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+    @classmethod
+    def start(cls, *, account: AwsAccount, trigger: str) -> "SyncRun":
+        """Claim ``account`` with a new running run; IntegrityError while another run holds
+        it (the one-running-run constraint is the lock)."""
+        now = timezone.now()
+        with transaction.atomic():
+            return cls.objects.create(account=account, trigger=trigger, started_at=now,
+                                      heartbeat_at=now, phase="starting")
+
+    @staticmethod
+    def abandoned(now: datetime) -> dict[str, Any]:
+        """The columns of a run ended as abandoned (shared by ``abandon`` and the bulk
+        ``SyncRunQuerySet.abandon``)."""
+        return {"status": SyncRun.Status.FAILED, "failure_kind": SyncRun.FailureKind.ABANDONED,
+                "finished_at": now, "phase": "", "error": SyncRun.ABANDONED_ERROR}
+
+    def beat(self, phase: str) -> None:
+        """Record what the run is doing now, a sign of life that keeps it from expiring.
+
+        Not refused when the row was expired meanwhile: the run carries on, and its ending
+        (``succeed``/``fail``) says it was abandoned.
+        """
+        self._refuse_if_finished("report progress on")
+        self.phase, self.heartbeat_at = phase, timezone.now()
+        SyncRun.objects.filter(pk=self.pk, status=SyncRun.Status.RUNNING).update(
+            phase=phase, heartbeat_at=self.heartbeat_at)
+
+    def succeed(self, *, counts: Any, calls: Counter) -> None:
+        """End the run as succeeded with what it stored (``counts``: COUNTS attributes) and
+        its AWS calls by action. Call in the transaction that stores, so SyncAbandoned rolls
+        the storing back."""
+        self._end(status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now(), phase="",
+                  **{name: getattr(counts, name) for name in self.COUNTS},
+                  **self._cost(calls))
+
+    def fail(self, *, kind: str, message: str, calls: Counter) -> None:
+        """End the run as failed: ``kind`` a FailureKind, ``message`` for the person."""
+        self._end(status=SyncRun.Status.FAILED, failure_kind=kind, error=message[:4000],
+                  finished_at=timezone.now(), phase="", **self._cost(calls))
+
+    def abandon(self, *, now: datetime | None = None) -> None:
+        """End the run as abandoned: its worker stopped giving signs of life."""
+        self._end(**self.abandoned(now or timezone.now()))
+
+    @staticmethod
+    def _cost(calls: Counter) -> dict[str, Any]:
+        return {"aws_calls": sum(calls.values()), "aws_calls_by_action": dict(calls)}
+
+    def _refuse_if_finished(self, what: str) -> None:
+        if self.status != SyncRun.Status.RUNNING:
+            raise SyncRunFinished(f"cannot {what} sync run {self.pk}: it has {self.status}")
+
+    def _end(self, **columns: Any) -> None:
+        """Write the ending ``columns`` if the stored run is still running, else reload it
+        and raise SyncAbandoned (only an expiry ends another worker's run)."""
+        self._refuse_if_finished(f"end ({columns['status']})")
+        if not SyncRun.objects.filter(pk=self.pk, status=SyncRun.Status.RUNNING).update(
+                **columns):
+            self.refresh_from_db()
+            raise SyncAbandoned(self)
+        for name, value in columns.items():
+            setattr(self, name, value)
 
 
 class AuditEvent(models.Model):

@@ -29,7 +29,14 @@ from .aws.errors import CollectionError
 from .aws.session import session_for
 from .aws.snapshots import KeySnapshot
 from .evaluation import evaluate_keys
-from .models import AccessKey, AwsAccount, AwsManagedPolicy, PolicyDocument, SyncRun
+from .models import (
+    AccessKey,
+    AwsAccount,
+    AwsManagedPolicy,
+    PolicyDocument,
+    SyncAbandoned,
+    SyncRun,
+)
 from .reconcile import reconcile_account
 from .signals import findings_opened
 
@@ -80,24 +87,17 @@ class DatabaseManagedPolicyStore:
 def expire_abandoned_runs(*, now=None, account: AwsAccount | None = None) -> int:
     """Fail runs whose worker stopped giving signs of life, releasing their accounts."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.KEYLEDGER_SYNC_LOCK_SECONDS)
-    runs = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff)
+    runs = SyncRun.objects.stale(now=now)
     if account is not None:
         runs = runs.filter(account=account)
-    return runs.update(
-        status=SyncRun.Status.FAILED, failure_kind=SyncRun.FailureKind.ABANDONED, finished_at=now,
-        error="The worker running this sync stopped without finishing; nothing was stored.",
-    )
+    return runs.abandon(now=now)
 
 
 def begin_run(*, account: AwsAccount, trigger: str) -> SyncRun:
     """Claim the account for a new run, or raise SyncAlreadyRunning."""
     expire_abandoned_runs(account=account)
-    now = timezone.now()
     try:
-        with transaction.atomic():
-            return SyncRun.objects.create(account=account, trigger=trigger, started_at=now,
-                                          heartbeat_at=now, phase="starting")
+        return SyncRun.start(account=account, trigger=trigger)
     except IntegrityError:
         running = SyncRun.objects.filter(account=account, status=SyncRun.Status.RUNNING).first()
         if running is None:  # it finished in between: try once more
@@ -105,23 +105,14 @@ def begin_run(*, account: AwsAccount, trigger: str) -> SyncRun:
         raise SyncAlreadyRunning(running) from None
 
 
-def _set_phase(run: SyncRun, phase: str) -> None:
-    run.phase = phase
-    run.heartbeat_at = timezone.now()
-    SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
-        phase=phase, heartbeat_at=run.heartbeat_at
-    )
-
-
 def _fail(run: SyncRun, calls: Counter, kind: str, message: str) -> SyncRun:
-    run.status, run.failure_kind, run.error = SyncRun.Status.FAILED, kind, message[:4000]
-    run.finished_at = timezone.now()
-    run.aws_calls, run.aws_calls_by_action = sum(calls.values()), dict(calls)
-    run.phase = ""
-    SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
-        status=run.status, failure_kind=kind, error=run.error, finished_at=run.finished_at,
-        aws_calls=run.aws_calls, aws_calls_by_action=run.aws_calls_by_action, phase="",
-    )
+    """End ``run`` as failed and log why; a run expired meanwhile stays abandoned."""
+    try:
+        run.fail(kind=kind, message=message, calls=calls)
+    except SyncAbandoned:
+        log.warning("sync %s failed (%s) after its run was expired as abandoned: %s",
+                    run.account.account_id, kind, message, extra=_log_fields(run))
+        return run
     log.warning("sync %s failed (%s): %s", run.account.account_id, kind, message,
                 extra=_log_fields(run))
     return run
@@ -181,7 +172,7 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
             session, DatabaseManagedPolicyStore(),
             poll_first_seconds=settings.KEYLEDGER_REPORT_POLL_FIRST_SECONDS,
             poll_max_seconds=settings.KEYLEDGER_REPORT_POLL_MAX_SECONDS,
-            on_phase=lambda phase: _set_phase(run, phase),
+            on_phase=run.beat,
             stored_keys=None if full_listing else stored_keys(account),
         )
         snapshot = collector.collect()
@@ -193,13 +184,13 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
         log.exception("sync %s: unexpected error", account.account_id)
         _fail(run, calls, SyncRun.FailureKind.ERROR, f"internal error: {type(exc).__name__}")
         raise
-    _set_phase(run, "storing")
+    run.beat("storing")
     now = timezone.now()
     try:
         with transaction.atomic():
             counts = reconcile_account(account=account, snapshot=snapshot, now=now, sync_run=run)
             evaluation = evaluate_keys(keys=AccessKey.objects.filter(account=account), now=now)
-            finished = _finish(run, calls, counts)
+            run.succeed(counts=counts, calls=calls)
             if evaluation.opened_by_code:  # e.g. notifications: critical ones go out at once
                 transaction.on_commit(partial(
                     findings_opened.send, sender=AwsAccount, account=account,
@@ -210,13 +201,13 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
             AwsAccount.objects.filter(pk=account.pk).update(**bookkeeping)
             for name, value in bookkeeping.items():
                 setattr(account, name, value)
-    except CollectionError as exc:  # from _finish: expired as abandoned while we worked
-        log.warning("sync %s: %s; nothing was stored", account.account_id, exc.message)
-        run.refresh_from_db()  # _finish set the in-memory run as succeeded
-        return SyncOutcome(run, retryable=exc.retryable)
+    except SyncAbandoned as abandoned:  # expired while it worked: another run may own it
+        log.warning("sync %s: %s", account.account_id, abandoned)
+        return SyncOutcome(run)
     except Exception as exc:
         log.exception("sync %s: storing failed", account.account_id)
         try:
+            run.refresh_from_db()  # rolled back: it may have succeeded in memory only
             _fail(run, calls, SyncRun.FailureKind.ERROR,
                   f"storing failed: {type(exc).__name__}; nothing was changed")
         except Exception:  # the database itself is gone; the run expires by heartbeat
@@ -224,23 +215,6 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
         raise
     log.info("sync %s succeeded: %d users, %d keys, %d rows written, %d AWS calls",
              account.account_id, counts.users_seen, counts.keys_seen, counts.rows_written,
-             finished.aws_calls, extra=_log_fields(finished))
-    return SyncOutcome(finished)
+             run.aws_calls, extra=_log_fields(run))
+    return SyncOutcome(run)
 
-
-def _finish(run: SyncRun, calls: Counter, counts) -> SyncRun:
-    for name in ("users_seen", "users_created", "users_updated", "users_removed", "keys_seen",
-                 "keys_created", "keys_updated", "keys_removed", "rows_written"):
-        setattr(run, name, getattr(counts, name))
-    run.status, run.phase, run.finished_at = SyncRun.Status.SUCCEEDED, "", timezone.now()
-    run.aws_calls, run.aws_calls_by_action = sum(calls.values()), dict(calls)
-    fields = ["users_seen", "users_created", "users_updated", "users_removed", "keys_seen",
-              "keys_created", "keys_updated", "keys_removed", "rows_written", "status", "phase",
-              "finished_at", "aws_calls", "aws_calls_by_action"]
-    updated = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
-        **{name: getattr(run, name) for name in fields}
-    )
-    if updated != 1:
-        # The run was expired as abandoned while we worked: another run may own the account.
-        raise CollectionError("abandoned", "this run was expired before it could store")
-    return run

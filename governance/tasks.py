@@ -5,7 +5,7 @@ import math
 import threading
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import OperationalError, connections, transaction
 from django.utils import timezone
@@ -31,15 +31,39 @@ def sync_all_accounts(trigger: str = SyncRun.Trigger.SCHEDULE, full_listing: boo
     return len(ids)
 
 
+class RetryLater(Exception):
+    """Raised inside ``sync_account_task`` to have the sync tried again: after ``retry_in``
+    seconds when that is known, else after the task's exponential back-off."""
+
+    def __init__(self, message: str, *, retry_in: int | None = None):
+        super().__init__(message)
+        self.retry_in = retry_in
+
+
+class SyncTask(Task):
+    """A task whose retries wait as long as the exception says, when it says (``retry_in``);
+    otherwise as long as the declared back-off computes. Every retry of a sync comes through
+    here, from the decorator's ``autoretry_for``: there is no other retry path."""
+
+    def retry(self, args=None, kwargs=None, exc=None, throw=True, eta=None, countdown=None,
+              max_retries=None, **options):
+        retry_in = getattr(exc, "retry_in", None)
+        return super().retry(args=args, kwargs=kwargs, exc=exc, throw=throw, eta=eta,
+                             countdown=countdown if retry_in is None else retry_in,
+                             max_retries=max_retries, **options)
+
+
 @shared_task(
-    name="governance.tasks.sync_account", bind=True, ignore_result=True, acks_late=True,
-    autoretry_for=(OperationalError,), retry_backoff=30,
+    name="governance.tasks.sync_account", base=SyncTask, bind=True, ignore_result=True,
+    acks_late=True, autoretry_for=(OperationalError, RetryLater), retry_backoff=30,
     retry_backoff_max=settings.KEYLEDGER_SYNC_RETRY_MAX_SECONDS,
     retry_jitter=True, max_retries=settings.KEYLEDGER_SYNC_TASK_RETRIES,
 )
 def sync_account_task(self, account_pk: int, trigger: str = SyncRun.Trigger.SCHEDULE,
                       full_listing: bool = False):
-    """Sync one account; throttling and time-outs are retried with an exponential back-off.
+    """Sync one account; throttling, time-outs and a lost database are retried with an
+    exponential back-off, up to KEYLEDGER_SYNC_TASK_RETRIES times (then the task fails; the
+    run has recorded why).
 
     ``full_listing`` lists every key holder's keys now instead of when it is next due.
     A message redelivered because its worker died finds that worker's run still holding the
@@ -51,15 +75,14 @@ def sync_account_task(self, account_pk: int, trigger: str = SyncRun.Trigger.SCHE
     try:
         outcome = sync_account(account=account, trigger=trigger, full_listing=full_listing)
     except SyncAlreadyRunning as busy:
-        redelivered = (self.request.delivery_info or {}).get("redelivered", False)
-        if redelivered and self.request.retries < self.max_retries:
-            log.info("%s; redelivered, so retried once that run is abandoned", busy)
-            raise self.retry(countdown=_seconds_until_abandoned(busy.run)) from None
-        log.info("%s", busy)
-        return None
-    if outcome.retryable and self.request.retries < self.max_retries:
-        countdown = min(settings.KEYLEDGER_SYNC_RETRY_MAX_SECONDS, 30 * 2 ** self.request.retries)
-        raise self.retry(countdown=countdown)
+        if not (self.request.delivery_info or {}).get("redelivered", False):
+            log.info("%s", busy)
+            return None
+        log.info("%s; redelivered, so retried once that run is abandoned", busy)
+        raise RetryLater(str(busy), retry_in=_seconds_until_abandoned(busy.run)) from None
+    if outcome.retryable:
+        raise RetryLater(f"sync {account.account_id} failed ({outcome.run.failure_kind}): "
+                         f"{outcome.run.error}")
     return outcome.run.pk
 
 
