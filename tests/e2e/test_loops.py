@@ -5,6 +5,8 @@
    owner is mailed the decision.
 2. Ivan Moreau left: his keys wait in his manager's queue, who gives one to someone else.
 3. The security team ticks several keys on the gaps page and assigns them one owner at once.
+
+And each new page passes axe-core with no serious or critical violation.
 """
 
 from datetime import timedelta
@@ -15,6 +17,8 @@ from django.utils import timezone
 
 from governance.models import AccessKey, AuditEvent, ExceptionRequest
 from notifications.models import Kind, Notification
+
+from .test_pages import assert_accessible, serious_violations
 
 SECURITY = "priya.raman@example.com"
 OWNER = "chen.wei@example.com"  # reports to Marcus Lee
@@ -54,6 +58,7 @@ def test_request_notifies_the_approver_and_the_decision_notifies_the_requester(d
     assert manager.page.get_by_test_id("approve-form").count() == 1
     assert manager.page.get_by_test_id("reject-form").count() == 1
     manager.shoot("exception-decision")
+    assert serious_violations(manager.page) == []
     shorter = timezone.localdate() + timedelta(days=10)
     approve = manager.page.get_by_test_id("approve-form")
     approve.locator("[name=expires_on]").fill(shorter.isoformat())
@@ -115,3 +120,16 @@ def test_security_ticks_several_gaps_and_assigns_them_at_once(demo, sign_in):
     security.page.locator("input[data-select-all]").check()
     assert security.page.locator("input[name=keys]:not(:checked)").count() == 0
     assert security.problems == [] and security.dialogs == []
+
+
+def test_the_loop_pages_have_no_serious_accessibility_violation(demo, sign_in):
+    chen = AccessKey.objects.filter(owner__email=OWNER).first().owner
+    manager = sign_in(MANAGER)
+    assert_accessible(manager, {
+        "my-team": reverse("my-team"), "leaver-keys": reverse("leaver-keys"),
+        "team-findings": reverse("team-findings", args=[chen.pk]),
+    }, "manager")
+    security = sign_in(SECURITY)
+    assert_accessible(security, {"gaps-one-table": reverse("ownership-gaps")}, "security")
+    for session in (manager, security):
+        assert session.problems == [] and session.dialogs == []
