@@ -94,7 +94,7 @@ def sync_account_soon(account_pk: int, trigger: str = SyncRun.Trigger.MANUAL) ->
     page follows the ``SyncRun`` row as the sync writes it (``KEYLEDGER_SYNC_IN_THREAD``).
     """
     if not settings.KEYLEDGER_SYNC_IN_THREAD:
-        sync_account_task.apply_async(args=[account_pk, trigger])
+        sync_account_task.apply_async(args=(account_pk, trigger))
         return
     threading.Thread(target=_sync_on_this_thread, args=(account_pk, trigger), daemon=True,
                      name=f"sync-account-{account_pk}").start()
@@ -102,7 +102,7 @@ def sync_account_soon(account_pk: int, trigger: str = SyncRun.Trigger.MANUAL) ->
 
 def _sync_on_this_thread(account_pk: int, trigger: str) -> None:
     try:
-        sync_account_task.apply(args=[account_pk, trigger])
+        sync_account_task.apply(args=(account_pk, trigger))
     except Exception:  # a thread has no caller to tell: the run row says failed, log why
         log.exception("background sync of account %s failed", account_pk)
     finally:
