@@ -405,3 +405,21 @@ AUTHENTICATION_BACKENDS = [
 # SCIM bearer tokens (`manage.py create_scim_token`): at most this long-lived.
 KEYLEDGER_SCIM_TOKEN_MAX_DAYS = env_int("KEYLEDGER_SCIM_TOKEN_MAX_DAYS", 365, minimum=1,
                                         maximum=730)
+
+# --- Fewer keys (reduction/), issue 17; DESIGN.md "Fewer keys" --------------------------------
+# IAM Identity Center is read in the account that holds it (management or delegated
+# administrator) through a reader role (unset: ambient credentials), in its own region. The
+# instance is discovered (an account has one) unless named.
+KEYLEDGER_IDENTITY_CENTER_ROLE_ARN = env_str("KEYLEDGER_IDENTITY_CENTER_ROLE_ARN", "").strip()
+KEYLEDGER_IDENTITY_CENTER_EXTERNAL_ID = env_str("KEYLEDGER_IDENTITY_CENTER_EXTERNAL_ID",
+                                                "").strip()
+KEYLEDGER_IDENTITY_CENTER_REGION = (env_str("KEYLEDGER_IDENTITY_CENTER_REGION", "").strip()
+                                    or KEYLEDGER_AWS_REGION)
+KEYLEDGER_IDENTITY_CENTER_INSTANCE_ARN = env_str("KEYLEDGER_IDENTITY_CENTER_INSTANCE_ARN",
+                                                 "").strip()
+if KEYLEDGER_IDENTITY_CENTER_INSTANCE_ARN and not KEYLEDGER_IDENTITY_CENTER_INSTANCE_ARN.startswith(
+        "arn:aws"):
+    raise ImproperlyConfigured(
+        f"KEYLEDGER_IDENTITY_CENTER_INSTANCE_ARN={KEYLEDGER_IDENTITY_CENTER_INSTANCE_ARN!r} "
+        "must be an instance ARN (arn:aws:sso:::instance/ssoins-...), or unset to discover it.")
+INSTALLED_APPS += ["reduction"]

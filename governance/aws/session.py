@@ -37,10 +37,12 @@ def client_hooks(hook: ClientHook) -> Iterator[None]:
         _client_hooks.remove(hook)
 
 
-def client_config() -> Config:
-    """Retries, time-outs and region for every client (botocore's standard retry mode)."""
+def client_config(region: str = "") -> Config:
+    """Retries, time-outs and region for every client (botocore's standard retry mode);
+    ``region`` overrides ``KEYLEDGER_AWS_REGION`` for a service homed elsewhere (Identity
+    Center lives in one region of its account)."""
     return Config(
-        region_name=settings.KEYLEDGER_AWS_REGION,
+        region_name=region or settings.KEYLEDGER_AWS_REGION,
         # total_max_attempts counts the first request (botocore's max_attempts would not).
         retries={"mode": settings.KEYLEDGER_AWS_RETRY_MODE,
                  "total_max_attempts": settings.KEYLEDGER_AWS_MAX_ATTEMPTS},
@@ -53,15 +55,16 @@ class AccountSession:
     """Clients for one account, all counting into one ``calls`` counter (``service:Action``)."""
 
     def __init__(self, account_id: str, boto_session: boto3.Session,
-                 calls: Counter | None = None):
+                 calls: Counter | None = None, region: str = ""):
         self.account_id = account_id
+        self.region = region
         self._session = boto_session
         self._clients: dict[str, object] = {}
         self.calls: Counter = calls if calls is not None else Counter()
 
     def client(self, service: str):
         if service not in self._clients:
-            client = self._session.client(service, config=client_config())
+            client = self._session.client(service, config=client_config(self.region))
             client.meta.events.register("before-call", self._count)
             for hook in list(_client_hooks):
                 hook(self.account_id, client)
@@ -79,7 +82,7 @@ def ambient_session(account_id: str = "", calls: Counter | None = None) -> Accou
 
 
 def assumed_session(*, account_id: str, role_arn: str, external_id: str = "",
-                    calls: Counter | None = None) -> AccountSession:
+                    calls: Counter | None = None, region: str = "") -> AccountSession:
     """Assume ``role_arn`` (short-lived, with the external id) and return its clients.
 
     The temporary credentials live only inside the returned boto3 session: they are never
@@ -116,13 +119,16 @@ def assumed_session(*, account_id: str, role_arn: str, external_id: str = "",
     core = botocore.session.get_session()
     core._credentials = refreshable  # a long sync outlives one 15-minute session safely
     session = boto3.Session(botocore_session=core, region_name=settings.KEYLEDGER_AWS_REGION)
-    return AccountSession(account_id, session, calls)
+    return AccountSession(account_id, session, calls, region)
 
 
 def session_for(*, account_id: str, role_arn: str, external_id: str,
-                calls: Counter | None = None) -> AccountSession:
-    """The session a sync uses: assumed role when the account names one, else ambient."""
+                calls: Counter | None = None, region: str = "") -> AccountSession:
+    """The session a sync uses: assumed role when the account names one, else ambient.
+    ``region``: where its clients call (default ``KEYLEDGER_AWS_REGION``)."""
     if role_arn:
         return assumed_session(account_id=account_id, role_arn=role_arn,
-                               external_id=external_id, calls=calls)
-    return ambient_session(account_id, calls)
+                               external_id=external_id, calls=calls, region=region)
+    session = ambient_session(account_id, calls)
+    session.region = region
+    return session

@@ -1,0 +1,142 @@
+"""Fewer keys (DESIGN.md): migration plans, and the facts read from AWS behind a key's way out.
+
+Its own app (and migrations) so that reduction can grow without touching the inventory's
+tables. A plan's state changes only through ``reduction.services`` (audited); the stored
+Identity Center and OIDC facts are replaced wholesale by each read, so they are as fresh as
+the last sync and never edited by hand.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from governance.models import AccessKey, AwsAccount
+from governance.way_out import Path
+
+PATH_CHOICES = [(Path.IAM_ROLE.value, "IAM role"),
+                (Path.IDENTITY_CENTER.value, "IAM Identity Center"),
+                (Path.OIDC_FEDERATION.value, "OIDC federation"),
+                (Path.ROLES_ANYWHERE.value, "IAM Roles Anywhere"),
+                (Path.KEEP.value, "Keep (an exception)")]
+
+
+class MigrationPlanQuerySet(models.QuerySet):
+    def open(self) -> "MigrationPlanQuerySet":
+        return self.exclude(state=MigrationPlan.State.DONE)
+
+    def overdue(self, *, today) -> "MigrationPlanQuerySet":
+        """Plans past their target date and not done: reminded to the owner, counted in
+        the manager's digest and listed for the security team."""
+        return self.open().filter(target_date__lt=today)
+
+    def visible_to(self, person) -> "MigrationPlanQuerySet":
+        """The plans of the keys ``person`` may see (``AccessKey.objects.visible_to``)."""
+        return self.filter(key__in=AccessKey.objects.visible_to(person))
+
+
+class MigrationPlan(models.Model):
+    """How one key is to be replaced: a path, a target date, and how far it got.
+
+    ``planned -> in_progress -> replaced`` (the key deactivated in AWS) ``-> done`` (the key
+    deleted, confirmed by a sync, never by a button). One open plan per key.
+    """
+
+    class State(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        REPLACED = "replaced", "Replaced (key deactivated)"
+        DONE = "done", "Done (key deleted)"
+
+    key = models.ForeignKey(AccessKey, on_delete=models.CASCADE, related_name="migration_plans")
+    path = models.CharField(max_length=20, choices=PATH_CHOICES)
+    target_date = models.DateField()
+    notes = models.TextField(max_length=4000, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PLANNED)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="migration_plans")
+    opened_at = models.DateTimeField()
+    state_changed_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MigrationPlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["target_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["key"], condition=~Q(state="done"),
+                                    name="one_open_migration_plan_per_key"),
+            models.CheckConstraint(condition=Q(state__in=["planned", "in_progress",
+                                                          "replaced", "done"]),
+                                   name="migration_plan_state_valid"),
+            models.CheckConstraint(condition=Q(path__in=[p.value for p in Path]),
+                                   name="migration_plan_path_valid"),
+            models.CheckConstraint(condition=Q(state="done", done_at__isnull=False)
+                                   | (~Q(state="done") & Q(done_at__isnull=True)),
+                                   name="migration_plan_done_when_done_at"),
+        ]
+        indexes = [models.Index(fields=["state", "target_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_path_display()} for {self.key} ({self.get_state_display()})"
+
+
+class IdentityCenterPerson(models.Model):
+    """What the last Identity Center read said about one person, by e-mail (lower-cased).
+
+    ``user_id`` empty: Identity Center has no user with that e-mail or user name. No row:
+    not read (Identity Center not configured, or the person owns no key yet).
+    """
+
+    email = models.EmailField(max_length=254, unique=True)
+    user_id = models.CharField(max_length=128, blank=True)
+    user_name = models.CharField(max_length=254, blank=True)
+    display_name = models.CharField(max_length=128, blank=True)
+    read_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name = "Identity Center person"
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class IdentityCenterAssignment(models.Model):
+    """A permission set a person holds on an account, directly or through a group."""
+
+    person = models.ForeignKey(IdentityCenterPerson, on_delete=models.CASCADE,
+                               related_name="assignments")
+    account_id = models.CharField(max_length=12)
+    permission_set_arn = models.CharField(max_length=2048)
+    permission_set_name = models.CharField(max_length=128)
+    via_group_id = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["person", "account_id", "permission_set_name"]
+        constraints = [models.UniqueConstraint(
+            fields=["person", "account_id", "permission_set_arn", "via_group_id"],
+            name="identity_center_assignment_unique")]
+        indexes = [models.Index(fields=["account_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.permission_set_name} on {self.account_id} for {self.person}"
+
+
+class OidcProvider(models.Model):
+    """One IAM OIDC identity provider of an account, as its last read listed it."""
+
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE,
+                                related_name="oidc_providers")
+    arn = models.CharField(max_length=2048)
+    url = models.CharField(max_length=255, help_text="The issuer, without https://.")
+    client_ids = models.JSONField(default=list, blank=True)
+    read_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["account", "url"]
+        verbose_name = "OIDC provider"
+        constraints = [models.UniqueConstraint(fields=["account", "arn"],
+                                               name="oidc_provider_unique_arn")]
+
+    def __str__(self) -> str:
+        return f"{self.url} @ {self.account.account_id}"

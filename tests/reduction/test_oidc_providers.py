@@ -1,0 +1,62 @@
+"""Reading an account's IAM OIDC providers through its reader role (moto's IAM)."""
+
+import pytest
+
+from governance.aws.errors import CollectionError
+from governance.aws.oidc_providers import OidcProvider, oidc_providers
+from governance.aws.session import assumed_session
+from tests.conftest import account_clients
+
+from .conftest import PROD
+
+
+def reader(account_id: str = PROD):
+    return assumed_session(account_id=account_id,
+                           role_arn=f"arn:aws:iam::{account_id}:role/KeyledgerReader",
+                           external_id="keyledger-test")
+
+
+def test_the_accounts_providers_are_read_with_their_issuers_and_audiences(aws):
+    iam = account_clients(PROD).client("iam")
+    github = iam.create_open_id_connect_provider(
+        Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"],
+        ThumbprintList=["6938fd4d98bab03faadb97b34396831e3780aea1"])["OpenIDConnectProviderArn"]
+    gitlab = iam.create_open_id_connect_provider(
+        Url="https://gitlab.com", ClientIDList=["https://gitlab.com"],
+        ThumbprintList=["b3dd7606d2b5a8b4a13771dbecc9ee1cecafa38a"])["OpenIDConnectProviderArn"]
+    account_clients("333333333333").client("iam").create_open_id_connect_provider(
+        Url="https://oidc.circleci.com/org/abc", ClientIDList=["abc"],
+        ThumbprintList=["a" * 40])
+
+    session = reader()
+    providers = oidc_providers(session)
+
+    assert providers == (
+        OidcProvider(arn=gitlab, url="gitlab.com", client_ids=("https://gitlab.com",)),
+        OidcProvider(arn=github, url="token.actions.githubusercontent.com",
+                     client_ids=("sts.amazonaws.com",)),
+    )
+    assert session.calls["iam:ListOpenIDConnectProviders"] == 1
+    assert session.calls["iam:GetOpenIDConnectProvider"] == 2
+
+
+def test_an_account_without_providers_has_none(aws):
+    assert oidc_providers(reader()) == ()
+
+
+def test_a_failure_is_a_collection_error_naming_the_call(aws):
+    from governance.aws.session import client_hooks
+
+    def deny(_account_id, client):
+        from botocore.exceptions import ClientError
+
+        def refuse(**kwargs):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}},
+                              "ListOpenIDConnectProviders")
+        client.meta.events.register("before-call.iam.ListOpenIDConnectProviders", refuse)
+
+    with client_hooks(deny), pytest.raises(CollectionError) as failure:
+        oidc_providers(reader())
+
+    assert failure.value.kind == "access_denied"
+    assert "iam:ListOpenIDConnectProviders" in failure.value.message
