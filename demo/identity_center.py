@@ -46,9 +46,9 @@ def seed_identity_center(session, *, people: Iterable[DirectoryPerson],
     directory = Directory(instance["InstanceArn"], instance["IdentityStoreId"])
     people, groups = list(people), list(groups)
     wanted = dict(permission_sets or {})
-    for holder in [*people, *groups]:
-        for _account, name in holder.assignments:
-            wanted.setdefault(name, f"{name} access")
+    held = [a for p in people for a in p.assignments] + [a for g in groups for a in g.assignments]
+    for _account, name in held:
+        wanted.setdefault(name, f"{name} access")
     for name, description in wanted.items():
         directory.permission_sets[name] = admin.create_permission_set(
             InstanceArn=directory.instance_arn, Name=name,
