@@ -21,8 +21,7 @@ from scim2_models import (
     ScimFilter,
     UniquenessException,
 )
-from scim2_server.memory import _page
-from scim2_server.storage import ScimStorage
+from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import parametrize
 
 from accounts.models import Person
@@ -175,7 +174,10 @@ class DirectoryStorage(ScimStorage):
             models = tuple(dict.fromkeys(type(r) for r in found))
             scim_filter = parametrize(ScimFilter, Union[models])(str(scim_filter))  # noqa: UP007
         matching = [r for r in found if scim_filter is None or scim_filter.match(r)]
-        return _page(search_request, position, matching)
+        # Index pagination in id order (sorting and cursors are not announced).
+        start = search_request.start_index_0 or 0
+        stop = None if search_request.count is None else start + search_request.count
+        return SearchPage(total=len(matching), resources=matching[start:stop])
 
     def create(self, resource_type, resource):
         try:

@@ -15,7 +15,7 @@ import logging
 from django.db import transaction
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from scim2_models import SCIMException, UnauthorizedException
+from scim2_models import Context, SCIMException, UnauthorizedException
 from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
 from scim2_server.routing import Operation
@@ -27,7 +27,17 @@ from .tokens import scim_token_for_header
 
 log = logging.getLogger("keyledger.scim")
 PREFIX = "/scim/v2"
-_service = ScimService(scim_provider())
+
+
+class KeyledgerScimService(ScimService):
+    def patch_response(self, base_url, resource, response_parameters):
+        """200 with the resource after every PATCH (RFC 7644 §3.5.2 allows it; scim2-server
+        answers 204): Okta reads the user back from the answer."""
+        return self.resource_response(self.publish(base_url, resource),
+                                      Context.RESOURCE_REPLACEMENT_RESPONSE, response_parameters)
+
+
+_service = KeyledgerScimService(scim_provider())
 _handler = ScimHandler(_service, DirectoryStorage())
 
 
