@@ -23,8 +23,8 @@ from .models import IdentityCenterAssignment, IdentityCenterPerson, MigrationPla
 
 State = MigrationPlan.State
 # Where a person may move a plan from each state; ``done`` is the sync's alone.
-FORWARD = {State.PLANNED: {State.IN_PROGRESS, State.REPLACED},
-           State.IN_PROGRESS: {State.REPLACED}}
+FORWARD: dict[str, set[str]] = {State.PLANNED: {State.IN_PROGRESS, State.REPLACED},
+                                 State.IN_PROGRESS: {State.REPLACED}}
 
 
 def _state(plan: MigrationPlan) -> dict:
