@@ -388,6 +388,8 @@ KEYLEDGER_OIDC_GROUPS_CLAIM = env_str("KEYLEDGER_OIDC_GROUPS_CLAIM", "groups").s
 KEYLEDGER_OIDC_SECURITY_GROUPS = env_list("KEYLEDGER_OIDC_SECURITY_GROUPS", [])
 KEYLEDGER_OIDC_MANAGER_GROUPS = env_list("KEYLEDGER_OIDC_MANAGER_GROUPS", [])
 KEYLEDGER_OIDC_CREATE_PEOPLE = env_bool("KEYLEDGER_OIDC_CREATE_PEOPLE", False)
+# Entra ID sends no email_verified: trust its email claim when the claim is absent.
+KEYLEDGER_OIDC_TRUST_EMAIL = env_bool("KEYLEDGER_OIDC_TRUST_EMAIL", False)
 KEYLEDGER_OIDC_PROVIDER_NAME = env_str("KEYLEDGER_OIDC_PROVIDER_NAME",
                                        "your identity provider").strip()
 KEYLEDGER_OIDC_TIMEOUT_SECONDS = env_float("KEYLEDGER_OIDC_TIMEOUT_SECONDS", 10.0, minimum=1.0)

@@ -26,8 +26,12 @@ class SignInRefused(Exception):
         self.detail = detail
 
 
-def _claim_true(value) -> bool:
-    """``email_verified`` as providers send it: a boolean, or (some) the string "true"."""
+def _email_verified(claims: dict) -> bool:
+    """``email_verified`` as providers send it: a boolean, or (some) the string "true"; when
+    absent, what ``KEYLEDGER_OIDC_TRUST_EMAIL`` says (Entra ID sends none)."""
+    value = claims.get("email_verified")
+    if value is None:
+        return settings.KEYLEDGER_OIDC_TRUST_EMAIL
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
@@ -39,7 +43,7 @@ def person_for_claims(*, claims: dict, issuer: str) -> Person:
     """
     via = f"sign-in through {issuer}"
     email = normalise_email(claims.get("email"))
-    if not email or not _claim_true(claims.get("email_verified")):
+    if not email or not _email_verified(claims):
         raise SignInRefused("unverified_email", email)
     try:
         person = Person.objects.get_by_natural_key(email)

@@ -120,3 +120,20 @@ def test_an_id_token_for_another_application_is_refused(
     assert not Person.objects.filter(email="eve@example.com").exists()
     page.goto(f"{live_server.url}/")
     assert "/login/" in page.url  # still signed out
+
+
+@pytest.mark.parametrize(("claims", "create", "reason"), [
+    ({"email": "unverified@example.com", "email_verified": False}, True, "unverified_email"),
+    ({"email": "stranger@example.com"}, False, "unknown_person"),
+])
+def test_a_person_keyledger_cannot_accept_is_told_why(
+        page, live_server, oidc_settings, oidc_provider, claims, create, reason):
+    oidc_settings.KEYLEDGER_OIDC_CREATE_PEOPLE = create
+    oidc_provider.set_account("who", groups=["kl-security"], **claims)
+
+    sign_in_at_provider(page, live_server.url, "who")
+
+    problem = page.locator("[data-testid=sign-in-problem]")
+    assert problem.get_attribute("data-reason") == reason
+    assert "Who to ask" in problem.inner_text() and "Traceback" not in page.content()
+    assert not Person.objects.filter(email=claims["email"]).exists()
