@@ -6,7 +6,10 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-DEMO_ENV := DEBUG=true KEYLEDGER_VAR_DIR=var/demo KEYLEDGER_REPORT_POLL_FIRST_SECONDS=0.2
+# `make demo PORT=8080` serves on another port; mail links follow it (KEYLEDGER_BASE_URL).
+PORT ?= 8000
+DEMO_ENV := DEBUG=true KEYLEDGER_VAR_DIR=var/demo KEYLEDGER_REPORT_POLL_FIRST_SECONDS=0.2 \
+  KEYLEDGER_BASE_URL=http://127.0.0.1:$(PORT)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/keyledger
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
@@ -20,10 +23,10 @@ $(STAMP): pyproject.toml uv.lock
 	$(BIN)/uv sync --frozen --quiet
 	touch $(STAMP)
 
-demo: install  ## emulated AWS organization, synced, served on http://127.0.0.1:8000
+demo: install  ## emulated AWS organization, synced, served on http://127.0.0.1:$(PORT) (default 8000)
 	rm -rf var/demo
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --verbosity 0
-	$(DEMO_ENV) $(BIN)/python manage.py run_demo
+	$(DEMO_ENV) $(BIN)/python manage.py run_demo --addr 127.0.0.1:$(PORT)
 
 # node's oidc-provider for the sign-in tests (tests/sso): installed from the npm registry into
 # tests/sso/provider/node_modules (git-ignored), at the version package-lock.json pins.

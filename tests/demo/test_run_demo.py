@@ -1,20 +1,32 @@
-"""``run_demo --no-serve``: the path ``make demo`` takes, up to serving."""
+"""``run_demo``: the path ``make demo`` takes, seeding and syncing, then serving."""
 
 import io
+import subprocess
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import CommandError, call_command
+from django.test import Client, RequestFactory
+from django.utils import timezone
 
+import governance.management.commands.run_demo as run_demo
 from accounts.models import Person
-from governance.models import AccessKey, AwsAccount, SyncRun
+from governance.models import AccessKey, AwsAccount, DailySnapshot, SyncRun
+from governance.trends import snapshot_take
+from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_seeds_discovers_and_syncs_every_account(moto_server):
     out = io.StringIO()
 
-    call_command("run_demo", "--no-serve", stdout=out)
+    call_command("run_demo", "--no-serve", "--history-days", "1", stdout=out)
 
     text = out.getvalue()
     assert "password for all:" in text
@@ -26,5 +38,91 @@ def test_demo_seeds_discovers_and_syncs_every_account(moto_server):
     security = Person.objects.get(email="priya.raman@example.com")
     assert security.is_security and security.check_password(
         text.split("password for all: ")[1].split(")")[0])
+    # Who reports to whom, as the people page of a new user would want it.
+    chen = next(line for line in text.splitlines() if "chen.wei@example.com" in line)
+    assert chen.endswith("reports to marcus.lee@example.com")
     with pytest.raises(CommandError, match="needs a fresh one"):
         call_command("run_demo", "--no-serve", stdout=io.StringIO())
+
+
+def test_demo_replays_120_days_of_snapshots_so_the_trend_is_a_line(moto_server):
+    out = io.StringIO()
+
+    call_command("run_demo", "--no-serve", stdout=out)
+
+    today = timezone.localdate()
+    days = sorted(set(DailySnapshot.objects.values_list("day", flat=True)))
+    assert days == [today - timedelta(days=back) for back in range(119, -1, -1)]
+    assert "Trend history: 120 days" in out.getvalue()
+
+    def total(day, dimension, name):
+        return sum(DailySnapshot.objects.filter(day=day, dimension=dimension, name=name)
+                   .values_list("count", flat=True))
+
+    # Keys appear on the day AWS created them, and age into rotation findings.
+    active = [total(day, "keys", "active") for day in days]
+    overdue = [total(day, "code", "ROTATION_OVERDUE") for day in days]
+    assert active[-1] == AccessKey.objects.filter(removed_at__isnull=True,
+                                                  status="Active").count()
+    assert active[0] < active[-1] and overdue[0] < overdue[-1]
+    assert len(set(overdue)) > 3  # a line that moves, not a flat one
+    # Only snapshots were kept: today's counts taken again from the keys are the same.
+    def today_rows():
+        return set(DailySnapshot.objects.filter(day=today).values_list(
+            "account_id", "dimension", "name", "count"))
+
+    taken_before_the_replay = today_rows()
+    snapshot_take()
+    assert today_rows() == taken_before_the_replay
+
+
+def test_make_demo_takes_port_and_points_mail_links_at_it():
+    commands = subprocess.run(["make", "-n", "demo", "PORT=8123"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout
+    run = next(line for line in commands.splitlines() if "run_demo" in line)
+    assert "KEYLEDGER_BASE_URL=http://127.0.0.1:8123 " in run
+    assert run.endswith("run_demo --addr 127.0.0.1:8123")
+    default = subprocess.run(["make", "-n", "demo"], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout
+    assert "KEYLEDGER_BASE_URL=http://127.0.0.1:8000 " in default
+
+
+def test_served_demo_links_mail_to_its_address_and_shows_keyledgers_404(
+        moto_server, monkeypatch):
+    """What runserver is started with, checked from inside it: mail links, DEBUG off (the
+    app's own 404 page), static files still served."""
+    monkeypatch.delenv("KEYLEDGER_BASE_URL", raising=False)
+    served = {}
+    real_call_command = run_demo.call_command
+
+    def fake_call_command(name, *args, **options):
+        if name != "runserver":
+            return real_call_command(name, *args, **options)
+        served.update(args=args, options=options, debug=settings.DEBUG)
+        client = Client(HTTP_HOST="127.0.0.1")
+        missing = client.get("/no-such-page/")
+        served["missing"] = (missing.status_code, missing.content.decode())
+        served["static"] = _static_status("/static/keyledger/keyledger.css")
+        served["mail"] = list(Notification.objects.values_list("url", flat=True))
+        return None
+
+    monkeypatch.setattr(run_demo, "call_command", fake_call_command)
+
+    call_command("run_demo", "--addr", "127.0.0.1:8123", "--history-days", "1",
+                 stdout=io.StringIO())
+
+    assert served["args"] == ("127.0.0.1:8123",) and served["options"]["insecure_serving"]
+    assert served["debug"] is False
+    status, html = served["missing"]
+    assert status == 404 and "There is nothing here" in html and "Keyledger" in html
+    assert "Django" not in html and "URLconf" not in html
+    assert served["static"] == 200
+    assert served["mail"] and all(url.startswith("http://127.0.0.1:8123/")
+                                  for url in served["mail"] if url)
+
+
+def _static_status(path: str) -> int:
+    """The status runserver's static handler (``--insecure``) answers for ``path``."""
+    response = StaticFilesHandler(WSGIHandler()).get_response(RequestFactory().get(path))
+    b"".join(response.streaming_content)
+    return response.status_code

@@ -6,10 +6,13 @@ memory or in the demo's own SQLite file, and a restart starts fresh.
 """
 
 import os
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 
 from accounts.models import Person
 from accounts.people_import import parse_people_csv, people_import
@@ -17,6 +20,8 @@ from governance.models import AwsAccount, SyncRun
 from governance.services.accounts import accounts_discover
 from governance.sync import sync_account
 from governance.trends import snapshot_take
+
+HISTORY_DAYS = 120  # demo.history.HISTORY_DAYS; demo/ imports moto, so only when run
 
 
 class Command(BaseCommand):
@@ -26,17 +31,22 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default="127.0.0.1:8000", help="where to serve")
         parser.add_argument("--aws-port", type=int, default=0, help="emulator port (0: any)")
         parser.add_argument("--no-serve", action="store_true", help="seed and sync, then stop")
+        parser.add_argument("--history-days", type=int, default=HISTORY_DAYS,
+                            help="days of daily snapshots for the trend charts (1: today only)")
 
-    def handle(self, *args, addr, aws_port, no_serve, **options):
+    def handle(self, *args, addr, aws_port, no_serve, history_days, **options):
         try:
             from demo.emulator import emulated_aws
+            from demo.history import seed_history
             from demo.seed import DEMO_EXTERNAL_ID, DEMO_PASSWORD, seed_organization
         except ImportError as exc:
             raise CommandError(f"the demo needs the dev dependencies: {exc}") from None
+        base_url = served_base_url(addr)
         if AwsAccount.objects.exists():
             raise CommandError("this database already has accounts: the demo needs a fresh one "
                                "(make demo recreates var/demo)")
-        with emulated_aws(port=aws_port) as emulator:
+        with emulated_aws(port=aws_port) as emulator, \
+                override_settings(KEYLEDGER_BASE_URL=base_url):
             self.stdout.write(f"Emulated AWS (moto) on {emulator.url}")
             org = seed_organization()
             self.stdout.write(f"Seeded {len(org.accounts)} accounts: "
@@ -46,12 +56,19 @@ class Command(BaseCommand):
             self.stdout.write(f"Discovered {len(added)} accounts through AWS Organizations")
             self._sync()
             snapshot_take()
+            if history_days > 1:
+                rows = seed_history(days=history_days)
+                self.stdout.write(f"Trend history: {history_days} days of daily snapshots "
+                                  f"({rows} counts) replayed from the keys' dates")
             call_command("send_reminders", stdout=self.stdout)  # the Outbox page lists them
             if no_serve:
                 return
-            self.stdout.write(f"\nKeyledger demo: http://{addr}/  (Ctrl-C to stop)\n")
+            self.stdout.write(f"\nKeyledger demo: {base_url}/  (mail links point there too; "
+                              "Ctrl-C to stop)\n")
             os.environ.setdefault("KEYLEDGER_DEMO", "1")
-            call_command("runserver", addr, use_reloader=False)
+            with override_settings(**served_settings(addr)):
+                Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+                call_command("runserver", addr, use_reloader=False, insecure_serving=True)
 
     def _people(self, org, password: str) -> None:
         rows = parse_people_csv(
@@ -66,10 +83,12 @@ class Command(BaseCommand):
                 person.is_staff = person.is_superuser = person.is_security
                 person.save(update_fields=["password", "is_staff", "is_superuser"])
         self.stdout.write(f"\nDemo people (password for all: {password}):")
-        for person in Person.objects.prefetch_related("groups").order_by("email"):
+        people = Person.objects.select_related("manager").prefetch_related("groups")
+        for person in people.order_by("email"):
             roles = ", ".join(g.name for g in person.groups.all()) or "key owner"
-            state = "" if person.is_active else "  (inactive: cannot sign in)"
-            self.stdout.write(f"  {person.email:<32} {roles}{state}")
+            manager = f"reports to {person.manager.email}" if person.manager else ""
+            state = "  (inactive: cannot sign in)" if not person.is_active else ""
+            self.stdout.write(f"  {person.email:<30} {roles:<10} {manager}{state}".rstrip())
         self.stdout.write("")
 
     def _sync(self) -> None:
@@ -81,3 +100,17 @@ class Command(BaseCommand):
                                   f"{run.aws_calls} AWS calls")
             else:
                 self.stdout.write(f"  FAILED {account.account_id} {account.name}: {run.error}")
+
+
+def served_base_url(addr: str) -> str:
+    """Where people open the demo, for links in its mail: ``KEYLEDGER_BASE_URL`` when set
+    (``make demo`` sets it from ``PORT``), else the address it is served on."""
+    return settings.KEYLEDGER_BASE_URL if os.environ.get("KEYLEDGER_BASE_URL") else f"http://{addr}"
+
+
+def served_settings(addr: str) -> dict:
+    """The settings the demo is served with: DEBUG off, so a missing page or an error shows
+    Keyledger's own pages (templates/404.html, 500.html) rather than Django's debug pages;
+    the development server still serves the static files (``insecure_serving``)."""
+    host = addr.rsplit(":", 1)[0].strip("[]") or "127.0.0.1"
+    return {"DEBUG": False, "ALLOWED_HOSTS": [host, "127.0.0.1", "localhost", "[::1]"]}
