@@ -122,21 +122,24 @@ class IdentityCenterAssignment(models.Model):
         return f"{self.permission_set_name} on {self.account_id} for {self.person}"
 
 
-class OidcProvider(models.Model):
-    """One IAM OIDC identity provider of an account, as its last read listed it."""
+class OidcProviderListing(models.Model):
+    """An account's IAM OIDC identity providers, as its last read listed them.
 
-    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE,
-                                related_name="oidc_providers")
-    arn = models.CharField(max_length=2048)
-    url = models.CharField(max_length=255, help_text="The issuer, without https://.")
-    client_ids = models.JSONField(default=list, blank=True)
+    ``providers``: a list of ``{"arn", "url", "client_ids"}`` (``url`` the issuer without
+    ``https://``). No row: never read; an empty list: the account trusts no OIDC provider.
+    """
+
+    account = models.OneToOneField(AwsAccount, on_delete=models.CASCADE,
+                                   related_name="oidc_provider_listing")
+    providers = models.JSONField(default=list, blank=True)
     read_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["account", "url"]
-        verbose_name = "OIDC provider"
-        constraints = [models.UniqueConstraint(fields=["account", "arn"],
-                                               name="oidc_provider_unique_arn")]
+        verbose_name = "OIDC provider listing"
 
     def __str__(self) -> str:
-        return f"{self.url} @ {self.account.account_id}"
+        return f"OIDC providers of {self.account.account_id}"
+
+    @property
+    def issuers(self) -> tuple[str, ...]:
+        return tuple(sorted(p["url"] for p in self.providers))

@@ -19,7 +19,12 @@ from governance.aws.oidc_providers import OidcProvider as ProviderRecord
 from governance.models import AccessKey, AwsAccount
 from governance.way_out import Path
 
-from .models import IdentityCenterAssignment, IdentityCenterPerson, MigrationPlan, OidcProvider
+from .models import (
+    IdentityCenterAssignment,
+    IdentityCenterPerson,
+    MigrationPlan,
+    OidcProviderListing,
+)
 
 State = MigrationPlan.State
 # Where a person may move a plan from each state; ``done`` is the sync's alone.
@@ -123,12 +128,11 @@ def identity_center_store(*, snapshot: IdentityCenterSnapshot, now: datetime) ->
     return len(emails)
 
 
-@transaction.atomic
 def oidc_providers_store(*, account: AwsAccount, providers: tuple[ProviderRecord, ...],
-                         now: datetime) -> None:
+                         now: datetime) -> OidcProviderListing:
     """Replace the account's stored OIDC providers with the ones just read."""
-    OidcProvider.objects.filter(account=account).delete()
-    OidcProvider.objects.bulk_create(
-        OidcProvider(account=account, arn=p.arn, url=p.url, client_ids=list(p.client_ids),
-                     read_at=now)
-        for p in providers)
+    listing, _ = OidcProviderListing.objects.update_or_create(account=account, defaults={
+        "read_at": now,
+        "providers": [{"arn": p.arn, "url": p.url, "client_ids": list(p.client_ids)}
+                      for p in providers]})
+    return listing
