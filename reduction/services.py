@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.audit import audit
 from core.errors import GovernanceError, NotAllowed
 from governance.access import can_manage_key
-from governance.aws.identity_center import IdentityCenterSnapshot
+from governance.aws.identity_center import IdentityCenterSnapshot, identity_center_access
 from governance.aws.oidc_providers import OidcProvider as ProviderRecord
 from governance.models import AccessKey, AwsAccount
 from governance.way_out import Path
@@ -136,3 +136,16 @@ def oidc_providers_store(*, account: AwsAccount, providers: tuple[ProviderRecord
         "providers": [{"arn": p.arn, "url": p.url, "client_ids": list(p.client_ids)}
                       for p in providers]})
     return listing
+
+
+def identity_center_refresh(*, now: datetime | None = None) -> int:
+    """Read Identity Center once for every owner of a key still in AWS and store it, dropping
+    people who own none any more; returns how many people were read. Raises
+    ``CollectionError`` (nothing changed) when Identity Center cannot be read. Meant to run
+    once per sync round (``sync_accounts``, the periodic sync), not once per account."""
+    emails = sorted({e.strip().lower() for e in AccessKey.objects.filter(
+        removed_at__isnull=True, owner__isnull=False).values_list("owner__email", flat=True)})
+    snapshot = identity_center_access(emails)  # outside the transaction: AWS is slow
+    with transaction.atomic():
+        IdentityCenterPerson.objects.exclude(email__in=emails).delete()
+        return identity_center_store(snapshot=snapshot, now=now or timezone.now())

@@ -12,7 +12,12 @@ from governance.aws.session import assumed_session
 from governance.models import Registration
 from reduction.facts import key_way_out, way_out_facts
 from reduction.models import IdentityCenterPerson
-from reduction.services import identity_center_store, oidc_providers_store, plan_open
+from reduction.services import (
+    identity_center_refresh,
+    identity_center_store,
+    oidc_providers_store,
+    plan_open,
+)
 from tests.conftest import account_clients
 from tests.factories import AccessKeyFactory, AccountFactory, PersonFactory
 
@@ -110,3 +115,18 @@ def test_nothing_read_yet_stays_unknown_and_the_plan_is_shown(prod, people):
     assert facts.identity_center_user is None and facts.oidc_issuers is None
     assert way_out["path"] == "roles_anywhere"
     assert way_out["plan"] == {"state": "planned", "target_date": target.isoformat()}
+
+
+def test_a_refresh_reads_every_owner_of_a_present_key_once_and_forgets_former_owners(
+        directory, prod):
+    jane = PersonFactory(email="Jane.Doe@example.com")
+    omar = PersonFactory(email="omar@example.com")
+    AccessKeyFactory(owner=jane, user__account=prod, evaluated=True)
+    AccessKeyFactory(owner=jane, user__account=prod, evaluated=True)
+    AccessKeyFactory(owner=omar, user__account=prod, evaluated=True, removed_at=timezone.now())
+    IdentityCenterPerson.objects.create(email="left@example.com", read_at=timezone.now())
+
+    assert identity_center_refresh() == 1
+
+    assert list(IdentityCenterPerson.objects.values_list("email", "user_id")) == [
+        ("jane.doe@example.com", directory.user_ids["jane"])]
