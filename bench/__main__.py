@@ -29,6 +29,8 @@ SECTIONS = [
     ("dashboard", "pages, export and evaluation at 1,000 accounts and 100,000 keys"),
     ("bulk_write", "evaluation writes: UPDATE ... FROM (VALUES ...) against bulk_update"),
     ("load", "50 concurrent sessions for 60 s against gunicorn and Postgres"),
+    ("trail_read", "usage evidence: CloudTrail log files read per worker process, memory, "
+                   "incremental cost"),
 ]
 
 

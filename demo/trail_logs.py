@@ -33,7 +33,7 @@ def api_event(*, access_key_id: str, account_id: str, when: datetime,
     """One management event. ``AKIA…`` ids make an IAM user's event; ``ASIA…`` ids an
     assumed role's (temporary credentials, with a session context)."""
     temporary = access_key_id.startswith("ASIA")
-    identity = {
+    identity: dict[str, object] = {
         "type": "AssumedRole" if temporary else "IAMUser",
         "principalId": "AROAEXAMPLE:session" if temporary else "AIDAEXAMPLE" + user_name[:8],
         "arn": (f"arn:aws:sts::{account_id}:assumed-role/Deployer/session" if temporary
@@ -50,7 +50,7 @@ def api_event(*, access_key_id: str, account_id: str, when: datetime,
                            "mfaAuthenticated": "false"}}
     else:
         identity["userName"] = user_name
-    record = {
+    record: dict[str, object] = {
         "eventVersion": "1.09",
         "userIdentity": identity,
         "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -11,12 +11,14 @@ bound.
 """
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from governance.aws.trail import KeyEvent, LogObject, ReadStats
@@ -24,6 +26,7 @@ from governance.untrusted import clip
 
 from .models import KeyUsageAddress, KeyUsageDay, TrailObject
 
+M = TypeVar("M", bound=models.Model)
 MAX_DISTINCT = 100
 OTHER = "(other)"
 ADDRESS_CHARS = 128
@@ -199,7 +202,8 @@ def _claim(reads: list[ObjectRead]) -> set[str]:
              "events_kept", "read_at")
     columns = [quote(name) for name in names]
     now = timezone.now()
-    rows, params = [], []
+    rows: list[str] = []
+    params: list[Any] = []
     for read in reads:
         status = TrailObject.Status.MALFORMED if read.malformed else TrailObject.Status.READ
         rows.append("(" + ", ".join(["%s"] * len(columns)) + ")")
@@ -215,13 +219,15 @@ def _claim(reads: list[ObjectRead]) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def _locked(model, fields: list[str], wanted: set[tuple], defaults) -> dict[tuple, object]:
+def _locked(model: type[M], fields: list[str], wanted: set[tuple],
+            defaults: Callable[[tuple], M]) -> dict[tuple, M]:
     """The rows of ``model`` named by ``wanted`` (tuples of ``fields``), created empty where
     missing, locked for this transaction in a fixed order (no deadlock between workers)."""
-    model.objects.bulk_create([defaults(where) for where in wanted], ignore_conflicts=True)
+    manager = model._default_manager
+    manager.bulk_create([defaults(where) for where in wanted], ignore_conflicts=True)
     filters = {f"{name}__in": {where[i] for where in wanted} for i, name in enumerate(fields)}
-    rows = model.objects.select_for_update().filter(**filters).order_by(*fields, "pk")
-    found = {}
+    rows = manager.select_for_update().filter(**filters).order_by(*fields, "pk")
+    found: dict[tuple, M] = {}
     for row in rows:
         where = tuple(getattr(row, name) for name in fields)
         if where in wanted:
