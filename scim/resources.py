@@ -58,7 +58,7 @@ class Manager(ComplexAttribute):
     """The manager's SCIM id (Keyledger resolves it to a person) and its URL."""
 
     value: Annotated[str | None, Required.true] = None
-    ref: Annotated[Reference["User"] | None, Required.false] = Field(  # type: ignore[type-arg]
+    ref: Annotated[Reference["User"] | None, Required.false] = Field(
         None, serialization_alias="$ref", validation_alias="$ref")
 
 
@@ -76,7 +76,7 @@ class Member(ComplexAttribute):
         user = "User"
 
     value: Annotated[str | None, Mutability.immutable] = None
-    ref: Annotated[Reference[Union["User", "Group"]] | None,  # type: ignore[type-arg]  # noqa: UP007
+    ref: Annotated[Reference[Union["User", "Group"]] | None,  # noqa: UP007
                    Mutability.immutable] = Field(None, serialization_alias="$ref",
                                                  validation_alias="$ref")
     type: Annotated[Type | None, Mutability.immutable] = None

@@ -193,7 +193,8 @@ def directory_group_save(*, name: str, external_id: str = "", member_ids=UNSET,
         DirectoryGroup.objects.create(group=group, external_id=external_id, created_at=now,
                                       updated_at=now)
     else:
-        before = {"name": group.name, "external_id": group.directory.external_id}
+        before = {"name": group.name,
+                  "external_id": DirectoryGroup.objects.get(group=group).external_id}
         group.name = name
         group.save(update_fields=["name"])
         DirectoryGroup.objects.filter(group=group).update(external_id=external_id,

@@ -61,10 +61,8 @@ def _with_meta(resource, kind: str, created, modified):
 
 
 def _directory(person: Person):
-    try:
-        return person.directory
-    except Person.directory.RelatedObjectDoesNotExist:
-        return None
+    """The person's DirectoryPerson row, or None (people from import_people or the admin)."""
+    return getattr(person, "directory", None)
 
 
 def user_resource(person: Person) -> User:
@@ -86,16 +84,18 @@ def user_resource(person: Person) -> User:
         active=person.is_active if link is None or link.sends_active or not person.is_active
         else None)
     if person.manager_id:
-        resource[EnterpriseUser] = EnterpriseUser(schemas=[ENTERPRISE], manager=Manager(
-            value=str(person.manager_id), ref=f"Users/{person.manager_id}"))
+        manager = Manager.model_validate({"value": str(person.manager_id),
+                                          "$ref": f"Users/{person.manager_id}"})
+        resource[EnterpriseUser] = EnterpriseUser(schemas=[ENTERPRISE], manager=manager)
     return _with_meta(resource, "User", person.date_joined,
                       link.updated_at if link else person.date_joined)
 
 
 def group_resource(group: DjangoGroup) -> Group:
-    members = [Member(value=str(p.pk), ref=f"Users/{p.pk}", type=Member.Type.user)
+    members = [Member.model_validate({"value": str(p.pk), "$ref": f"Users/{p.pk}",
+                                      "type": Member.Type.user})
                for p in group.user_set.all() if _visible(p)]
-    link = group.directory
+    link = group.directory  # type: ignore[attr-defined]  # the reverse one-to-one
     resource = Group(id=str(group.pk), display_name=group.name,
                      external_id=link.external_id or None, members=members or None)
     return _with_meta(resource, "Group", link.created_at, link.updated_at)

@@ -12,7 +12,7 @@ is kept per (issuer, client id, secret, scopes).
 
 from functools import lru_cache
 
-from authlib.integrations.django_client import OAuth
+from authlib.integrations.django_client import OAuth  # type: ignore[import-untyped]
 from django.conf import settings
 
 NAME = "keyledger_oidc"

@@ -8,7 +8,10 @@ opened from a page of Keyledger's own, for the same reason.
 
 import logging
 
-from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
+from authlib.integrations.base_client.errors import (  # type: ignore[import-untyped]
+    MismatchingStateError,
+    OAuthError,
+)
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.contrib.auth.views import LoginView
