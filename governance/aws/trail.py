@@ -344,7 +344,8 @@ def _key_event(record: dict) -> KeyEvent | None:
     source = _text(record.get("sourceIPAddress"))
     return KeyEvent(
         access_key_id=key_id,
-        account_id=_text(identity.get("accountId")),
+        account_id=account if ACCOUNT_ID.fullmatch(account := _text(identity.get("accountId")))
+        else "",
         event_time=when,
         event_source=_text(record.get("eventSource")),
         event_name=_text(record.get("eventName")),

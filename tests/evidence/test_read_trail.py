@@ -259,3 +259,46 @@ def test_beat_reads_the_trail_and_prunes_it_on_registered_tasks():
     wanted = {"evidence.tasks.read_trail", "evidence.tasks.prune_usage_evidence"}
     assert wanted <= scheduled
     assert wanted <= set(app.tasks)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_racing_on_the_same_files_and_keys_count_each_file_once(trail, monkeypatch):
+    """Four workers at once: two with one batch, two with another batch of the same key.
+    All four reach the claim together; each file is counted by exactly one of them."""
+    import threading
+
+    from django.db import connection
+
+    from evidence import usage
+
+    first = [log_object(trail.put([event(when=at(0, h))] * 2, when=at(0, h))) for h in (1, 2)]
+    second = [log_object(trail.put([event(when=at(0, h))] * 3, when=at(0, h))) for h in (3, 4)]
+    barrier = threading.Barrier(4, timeout=30)
+    claim = usage._claim
+
+    def claim_together(reads):
+        barrier.wait()
+        return claim(reads)
+
+    monkeypatch.setattr(usage, "_claim", claim_together)
+    outcomes = []
+
+    def worker(batch):
+        try:
+            outcomes.append(read_batch(trail_session(), batch).stored)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(b,)) for b in (first, first, second, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sorted(o.stored for o in outcomes) == [0, 0, 2, 2]
+    assert usage_row_events() == 2 * 2 + 2 * 3
+    assert KeyUsageAddress.objects.get(access_key_id=KEY_1).events == 10
+
+
+def usage_row_events() -> int:
+    return KeyUsageDay.objects.get(access_key_id=KEY_1, day=day(0)).events
