@@ -1,6 +1,10 @@
 """Reading an account's IAM OIDC providers through its reader role (moto's IAM)."""
 
+import json
+
+import boto3
 import pytest
+from moto.core import enable_iam_authentication
 
 from governance.aws.errors import CollectionError
 from governance.aws.oidc_providers import OidcProvider, oidc_providers
@@ -60,3 +64,39 @@ def test_a_failure_is_a_collection_error_naming_the_call(aws):
 
     assert failure.value.kind == "access_denied"
     assert "iam:ListOpenIDConnectProviders" in failure.value.message
+
+
+# The two actions the account reader role gains when the sync reads providers (see
+# docs/AWS-SETUP.md); proven here under moto's IAM enforcement, with nothing else granted.
+OIDC_ACTIONS = ["iam:ListOpenIDConnectProviders", "iam:GetOpenIDConnectProvider"]
+
+
+@pytest.mark.parametrize("missing", [None, *OIDC_ACTIONS])
+def test_exactly_the_two_iam_actions_are_needed(aws, monkeypatch, missing):
+    iam = account_clients(PROD).client("iam")
+    iam.create_open_id_connect_provider(Url="https://gitlab.com", ClientIDList=["x"],
+                                        ThumbprintList=["b" * 40])
+    iam.create_role(RoleName="OidcReader", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"AWS": "*"}}]}))
+    iam.put_role_policy(RoleName="OidcReader", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Resource": "*",
+            "Action": [a for a in OIDC_ACTIONS if a != missing]}]}))
+    host = boto3.client("iam", region_name="us-east-1")
+    host.create_user(UserName="host")
+    host.put_user_policy(UserName="host", PolicyName="assume", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Resource": "*"}]}))
+    key = host.create_access_key(UserName="host")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+
+    with enable_iam_authentication():
+        session = assumed_session(account_id=PROD,
+                                  role_arn=f"arn:aws:iam::{PROD}:role/OidcReader")
+        if missing is None:
+            assert [p.url for p in oidc_providers(session)] == ["gitlab.com"]
+        else:
+            with pytest.raises(CollectionError, match=missing.split(":")[1]):
+                oidc_providers(session)
