@@ -77,6 +77,7 @@ def plan_account(session: AccountSession, *, account_id: str, prefixes: list[str
     plan = Plan(account_id)
     batch_size = settings.KEYLEDGER_TRAIL_BATCH_OBJECTS
     marks = {m.region: m for m in TrailWatermark.objects.filter(account_id=account_id)}
+    oldest_unread: dict[str, date] = {}
     for prefix in prefixes:
         for region in regions(session, bucket=settings.KEYLEDGER_TRAIL_BUCKET,
                               account_prefix=prefix):
@@ -91,8 +92,13 @@ def plan_account(session: AccountSession, *, account_id: str, prefixes: list[str
                 plan.batches.append(unread[start:start + batch_size])
             plan.newest[region] = max([log.day for log in listed]
                                       + [plan.newest.get(region, since)])
-            _move_watermark(account_id, region, mark,
-                            min((log.day for log in unread), default=plan.newest[region]))
+            if unread:
+                oldest_unread[region] = min([log.day for log in unread]
+                                            + [oldest_unread.get(region, unread[0].day)])
+    # After every prefix: an account can have two (an account trail, then the organization's).
+    for region, newest in plan.newest.items():
+        _move_watermark(account_id, region, marks.get(region),
+                        oldest_unread.get(region, newest))
     return plan
 
 

@@ -302,3 +302,16 @@ def test_workers_racing_on_the_same_files_and_keys_count_each_file_once(trail, m
 
 def usage_row_events() -> int:
     return KeyUsageDay.objects.get(access_key_id=KEY_1, day=day(0)).events
+
+
+def test_an_account_trail_and_the_organization_trail_of_one_account_are_both_read(trail):
+    trail.put([event(when=at(1))], when=at(1), org_id="")  # before the organization trail
+    trail.put([event(when=at(0))], when=at(0))
+
+    out, code = read_trail()
+    trail.put([event(when=at(0, 12))], when=at(0, 12), org_id="")
+    again, _code = read_trail()
+
+    assert code == 0 and f"{A}: ok: 2 objects (2 listed" in out
+    assert "1 objects" in again
+    assert (usage(KEY_1, 1).events, usage(KEY_1, 0).events) == (1, 2)
