@@ -66,8 +66,8 @@ def test_a_failure_is_a_collection_error_naming_the_call(aws):
     assert "iam:ListOpenIDConnectProviders" in failure.value.message
 
 
-# The two actions the account reader role gains when the sync reads providers (see
-# docs/AWS-SETUP.md); proven here under moto's IAM enforcement, with nothing else granted.
+# The two actions keyledger-reader-policy.json (and its template) gain when the sync reads
+# providers; proven here under moto's IAM enforcement, with nothing else granted.
 OIDC_ACTIONS = ["iam:ListOpenIDConnectProviders", "iam:GetOpenIDConnectProvider"]
 
 
