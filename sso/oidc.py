@@ -12,8 +12,16 @@ is kept per (issuer, client id, secret, scopes).
 
 from functools import lru_cache
 
+from authlib.integrations.base_client.errors import (  # type: ignore[import-untyped]
+    MismatchingStateError,
+    OAuthError,
+)
 from authlib.integrations.django_client import OAuth  # type: ignore[import-untyped]
 from django.conf import settings
+from joserfc.errors import JoseError
+from requests import RequestException
+
+from .signin import SignInRefused
 
 NAME = "keyledger_oidc"
 
@@ -57,3 +65,31 @@ def end_session_url(*, id_token: str, post_logout_redirect_uri: str) -> str:
     query = urlencode({"id_token_hint": id_token, "client_id": client.client_id,
                        "post_logout_redirect_uri": post_logout_redirect_uri})
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
+
+
+def verified_claims(request) -> tuple[dict, str]:
+    """The claims of the provider's answer to this browser's sign-in, and the raw ID token.
+
+    Authlib checks the state against the session, exchanges the code with the PKCE
+    verifier, and checks the ID token (signature by the provider's published keys, issuer,
+    audience, nonce, expiry). Claims the ID token lacks (the e-mail or groups, which some
+    providers give only from userinfo) are read from userinfo. Anything wrong is a
+    SignInRefused with the reason the person is shown.
+    """
+    client = oidc_client()
+    try:
+        token = client.authorize_access_token(request)
+        if "id_token" not in token or "userinfo" not in token:
+            raise SignInRefused("invalid_token", "no ID token in the provider's answer")
+        claims = dict(token["userinfo"])
+        if "email" not in claims or settings.KEYLEDGER_OIDC_GROUPS_CLAIM not in claims:
+            claims = {**client.userinfo(token=token), **claims}
+    except MismatchingStateError:
+        raise SignInRefused("state_mismatch") from None
+    except OAuthError as exc:
+        raise SignInRefused("provider_refused", exc.error or "") from None
+    except JoseError as exc:
+        raise SignInRefused("invalid_token", str(exc)) from None
+    except RequestException as exc:
+        raise SignInRefused("provider_down", type(exc).__name__) from None
+    return claims, token["id_token"]

@@ -8,10 +8,6 @@ opened from a page of Keyledger's own, for the same reason.
 
 import logging
 
-from authlib.integrations.base_client.errors import (  # type: ignore[import-untyped]
-    MismatchingStateError,
-    OAuthError,
-)
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.contrib.auth.views import LoginView
@@ -20,10 +16,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from joserfc.errors import JoseError
 from requests import RequestException
 
-from .oidc import end_session_url, oidc_client, oidc_enabled
+from .oidc import end_session_url, oidc_client, oidc_enabled, verified_claims
 from .signin import SignInRefused, person_for_claims
 
 log = logging.getLogger("keyledger.sso")
@@ -77,33 +72,16 @@ def oidc_callback(request):
     """The provider's answer: check it, find the person, sign them in."""
     if not oidc_enabled():
         return sign_in_problem(request, "not_configured")
-    client = oidc_client()
     try:
-        token = client.authorize_access_token(request)
-        if "id_token" not in token or "userinfo" not in token:
-            raise SignInRefused("invalid_token", "no ID token in the provider's answer")
-        claims = dict(token["userinfo"])
-        if "email" not in claims or settings.KEYLEDGER_OIDC_GROUPS_CLAIM not in claims:
-            claims = {**client.userinfo(token=token), **claims}
+        claims, id_token = verified_claims(request)
         person = person_for_claims(claims=claims, issuer=settings.KEYLEDGER_OIDC_ISSUER)
-    except MismatchingStateError:
-        log.info("OpenID sign-in refused: state mismatch")
-        return sign_in_problem(request, "state_mismatch")
-    except OAuthError as exc:
-        log.info("OpenID sign-in refused by the provider: %s", exc.error)
-        return sign_in_problem(request, "provider_refused", exc.error or "")
-    except JoseError as exc:
-        log.warning("OpenID sign-in refused: ID token failed: %s", exc)
-        return sign_in_problem(request, "invalid_token", str(exc))
-    except RequestException as exc:
-        log.warning("OpenID provider unreachable at callback: %s", type(exc).__name__)
-        return sign_in_problem(request, "provider_down")
     except SignInRefused as exc:
-        log.info("OpenID sign-in refused: %s", exc.reason)
+        log.log(logging.WARNING if exc.reason in ("invalid_token", "provider_down")
+                else logging.INFO, "OpenID sign-in refused: %s %s", exc.reason, exc.detail)
         return sign_in_problem(request, exc.reason, exc.detail)
     wanted = request.session.pop(NEXT_KEY, "")
     login(request, person, backend=SESSION_BACKEND)
-    request.session[ID_TOKEN_KEY] = token["id_token"]
+    request.session[ID_TOKEN_KEY] = id_token
     return redirect(wanted or settings.LOGIN_REDIRECT_URL)
 
 
