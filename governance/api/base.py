@@ -59,13 +59,42 @@ def api_exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
+class UnknownParameters(exceptions.APIException):
+    """A query parameter the endpoint does not take: a typo in a filter would otherwise
+    answer with every row, which a script would take for the filtered list."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "unknown_parameter"
+
+
+PAGING_PARAMETERS = frozenset({"page", "page_size"})
+
+
 class ApiViewSet(GenericViewSet):
     """Base of the API's viewsets. JSON only: DRF's browsable pages need inline script,
-    which the Content-Security-Policy forbids."""
+    which the Content-Security-Policy forbids. A query parameter other than the list's
+    filters and paging is refused with a 400 that names it."""
 
     renderer_classes = [JSONRenderer]
     pagination_class = ApiPagination
     permission_classes = [IsAuthenticated]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # who may ask is answered first
+        known = self.known_query_parameters()
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            raise UnknownParameters({
+                "detail": f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: "
+                          f"{', '.join(unknown)}.",
+                "unknown": unknown, "known": sorted(known)})
+
+    def known_query_parameters(self) -> set[str]:
+        """The list's filters and paging; nothing for the other actions."""
+        if self.action != "list":
+            return set()
+        filterset = getattr(self, "filterset_class", None)
+        return set(filterset.base_filters if filterset else ()) | PAGING_PARAMETERS
 
     def get_exception_handler(self):
         return api_exception_handler

@@ -2,8 +2,9 @@
 
 A key's list item carries the CSV export's contract columns with the export's own values
 (``governance.exports.key_export_row``): the same strings, ``""`` when unknown, dates ISO
-8601 UTC, ``findings`` the open codes joined by ``;``. So the page, the export and the API
-describe a key identically.
+8601 UTC; but as JSON types, not CSV text: ``age_days`` a number (null when unknown) and
+``findings`` a list of the open codes (the CSV joins them with ``;``). So the page, the
+export and the API describe a key identically.
 """
 
 from collections.abc import Callable
@@ -41,8 +42,8 @@ class KeySerializer(serializers.Serializer):
         read_only=True, help_text="empty for a root key (AWS does not show its id)")
     status = serializers.CharField(read_only=True, help_text="Active or Inactive")
     created_at = serializers.CharField(read_only=True, help_text=ISO_OR_EMPTY)
-    age_days = serializers.CharField(
-        read_only=True, help_text="whole days since creation, as text; empty when unknown")
+    age_days = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="whole days since creation; null when unknown")
     last_used_at = serializers.CharField(read_only=True, help_text=ISO_OR_EMPTY)
     last_used_service = serializers.CharField(read_only=True)
     last_used_region = serializers.CharField(read_only=True)
@@ -50,8 +51,9 @@ class KeySerializer(serializers.Serializer):
                                         help_text="the resolved owner; empty when none")
     purpose = serializers.CharField(
         read_only=True, help_text="current registered purpose category; empty when none")
-    findings = serializers.CharField(
-        read_only=True, help_text="open, not excepted finding codes, sorted, joined by ';'")
+    findings = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="open, not excepted finding codes, sorted (the CSV joins them with ';')")
     compliance = serializers.CharField(read_only=True,
                                        help_text="compliant, excepted or non_compliant")
     scorecard = ScorecardEntrySerializer(many=True, read_only=True)
@@ -62,6 +64,8 @@ class KeySerializer(serializers.Serializer):
             "id": key.pk,
             "url": reverse("api-key-detail", args=[key.pk], request=self.context.get("request")),
             **row,
+            "age_days": int(row["age_days"]) if row["age_days"] else None,
+            "findings": row["findings"].split(";") if row["findings"] else [],
             "scorecard": [{"element": e.element, "verdict": e.verdict, "reasons": list(e.reasons)}
                           for e in key_scorecard(key.open_findings)],
         }

@@ -12,6 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import DefaultRouter
 
 from . import views
+from .docs import api_docs
 from .policy_check import PolicyCheckView
 
 
@@ -30,6 +31,7 @@ router.root_view_name = "api-root"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]),
          name="api-schema"),
+    path("docs/", api_docs, name="api-docs"),
     path("policy-check/", PolicyCheckView.as_view(), name="api-policy-check"),
     *router.urls,
 ]

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from ..filters import ExceptionFilter, KeyFilter
+from ..filters import ExceptionFilter
 from ..models import AccessKey, AwsAccount, ExceptionRequest, SyncRun
 from ..selectors import exception_listing, findings_visible_to, keys_for_listing
 from ..services.exceptions import (
@@ -20,7 +20,7 @@ from ..services.exceptions import (
 )
 from ..services.keys import RegistrationInput, purpose_register
 from .base import ApiViewSet, IsSecurityTeam
-from .filters import AwsAccountFilter, FindingFilter, SyncRunFilter
+from .filters import ApiKeyFilter, AwsAccountFilter, FindingFilter, SyncRunFilter
 from .serializers import (
     ApproveSerializer,
     AwsAccountSerializer,
@@ -36,10 +36,10 @@ from .serializers import (
 
 class KeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Access keys the person may see, filtered exactly as the inventory page and its CSV
-    export are (``KeyFilter``). Removed keys are listed with ``removed=true`` only, but
-    each stays reachable by id."""
+    export are (``KeyFilter``), and by AWS account id. Removed keys are listed with
+    ``removed=true`` only, but each stays reachable by id."""
 
-    filterset_class = KeyFilter
+    filterset_class = ApiKeyFilter
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):

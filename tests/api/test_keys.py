@@ -1,6 +1,7 @@
 """The keys list: the same filter as the inventory page and the CSV export (so the three
-agree), the export's columns, 400 for unknown filter values, constant queries, and the
-OpenAPI schema that describes it all."""
+agree), the export's columns as JSON types, filters by AWS account id, 400 for unknown
+filter values and unknown parameters, constant queries, the OpenAPI schema that describes
+it all and the reference page that shows it."""
 
 import csv
 import io
@@ -55,6 +56,14 @@ def api_rows(client, query: str) -> list[dict]:
     return response.json()["results"]
 
 
+def as_csv_text(item: dict) -> dict:
+    """An API key item's export columns as the CSV writes them (numbers and lists as text)."""
+    row = {c: item[c] for c in KEY_EXPORT_COLUMNS}
+    row["age_days"] = "" if item["age_days"] is None else str(item["age_days"])
+    row["findings"] = ";".join(item["findings"])
+    return row
+
+
 def export_rows(client, query: str) -> list[dict]:
     response = client.get(f"{reverse('inventory-export')}?{query}")
     assert response.status_code == 200
@@ -77,7 +86,7 @@ def test_the_api_and_the_csv_export_list_the_same_keys_alike(client, api, mixed,
     expected = list(key_filter.qs.values_list("access_key_id", flat=True))
     assert [row["access_key_id"] for row in listed] == expected
     assert [row["access_key_id"] for row in exported] == expected
-    assert [{c: row[c] for c in KEY_EXPORT_COLUMNS} for row in listed] == exported
+    assert [as_csv_text(row) for row in listed] == exported
 
 
 def test_rotation_overdue_leaves_out_excepted_and_inactive_keys(api, mixed):
@@ -94,8 +103,8 @@ def test_a_key_item_has_the_export_columns_an_id_a_link_and_its_scorecard(api, w
     assert list(item)[:2] == ["id", "url"]
     assert set(KEY_EXPORT_COLUMNS) <= set(item)
     assert item["url"].endswith(f"/api/v1/keys/{keys['owner'].pk}/")
-    assert item["owner_email"] == "owner@example.com" and item["age_days"] == "200"
-    assert "ROTATION_OVERDUE" in item["findings"].split(";")
+    assert item["owner_email"] == "owner@example.com" and item["age_days"] == 200
+    assert "ROTATION_OVERDUE" in item["findings"] and item["findings"] == sorted(item["findings"])
     card = {entry["element"]: entry for entry in item["scorecard"]}
     assert list(card) == ["purpose", "permissions", "source", "updates", "auditing"]
     assert card["updates"]["verdict"] == "fail" and card["updates"]["reasons"]
@@ -189,3 +198,63 @@ def test_the_schema_is_valid_openapi_describing_every_resource(api, world):
     as_yaml = client.get("/api/v1/schema/")
     assert as_yaml.status_code == 200
     assert yaml.safe_load(as_yaml.content)["paths"].keys() == schema["paths"].keys()
+
+
+def test_keys_and_findings_filter_by_the_aws_account_id(api, world):
+    people, keys, run = world
+    client = api(people["security"])
+    aws_id = keys["owner"].account.account_id
+    assert keys["other_owner"].account.account_id != aws_id
+
+    listed = client.get(f"/api/v1/keys/?account_id={aws_id}").json()["results"]
+    findings = client.get(f"/api/v1/findings/?account_id={aws_id}").json()["results"]
+    runs = client.get(f"/api/v1/sync-runs/?account_id={aws_id}").json()["results"]
+    accounts = client.get(f"/api/v1/accounts/?account_id={aws_id}").json()["results"]
+
+    assert [row["id"] for row in listed] == [keys["owner"].pk]
+    assert {f["key"] for f in findings} == {keys["owner"].pk}
+    assert [r["id"] for r in runs] == [run.pk]
+    assert [a["account_id"] for a in accounts] == [aws_id]
+    # Keyledger's own id of the account still works where it did (compatibility).
+    by_pk = client.get(f"/api/v1/keys/?account={keys['owner'].account.pk}").json()["results"]
+    assert [row["id"] for row in by_pk] == [keys["owner"].pk]
+    # Another person's scope still applies: the owner never sees other accounts' keys.
+    other = keys["other_owner"].account.account_id
+    assert api(people["owner"]).get(f"/api/v1/keys/?account_id={other}").json()["count"] == 0
+    for bad in ("12345", "12345678901a", f"{aws_id}0"):
+        response = client.get(f"/api/v1/keys/?account_id={bad}")
+        assert response.status_code == 400 and "12 digits" in response.json()["account_id"][0]
+
+
+@pytest.mark.parametrize("path, unknown", [
+    ("/api/v1/keys/?acount_id=123456789012", ["acount_id"]),
+    ("/api/v1/keys/?status=Active&colour=red&size=2", ["colour", "size"]),
+    ("/api/v1/findings/?severity=high&account=1", ["account"]),
+    ("/api/v1/accounts/?name=prod", ["name"]),
+    ("/api/v1/sync-runs/?since=2025-01-01", ["since"]),
+    ("/api/v1/exceptions/?key_id=1", ["key_id"]),
+    ("/api/v1/keys/{id}/?page=2", ["page"]),
+])
+def test_an_unknown_query_parameter_is_400_naming_it_not_every_row(api, world, path, unknown):
+    people, keys, _ = world
+    response = api(people["security"]).get(path.replace("{id}", str(keys["owner"].pk)))
+    assert response.status_code == 400
+    body = response.json()
+    assert body["unknown"] == unknown
+    assert all(name in body["detail"] for name in unknown)
+
+
+def test_unknown_parameters_are_checked_after_who_may_ask(api, world):
+    people, _, _ = world
+    assert api(None).get("/api/v1/keys/?colour=red").status_code in (401, 403)
+    assert api(people["owner"]).get("/api/v1/accounts/?colour=red").status_code == 403
+
+
+def test_the_api_reference_page_serves_vendored_swagger_ui_for_signed_in_people(client, world):
+    people, _, _ = world
+    assert client.get(reverse("api-docs")).status_code == 302  # to sign in
+    client.force_login(people["owner"])
+    html = client.get(reverse("api-docs")).content.decode()
+    assert "vendor/swagger-ui/swagger-ui-bundle.js" in html and "keyledger/api-docs.js" in html
+    assert f'data-schema-url="{reverse("api-schema")}?format=json"' in html
+    assert "<script>" not in html and "cdn" not in html.lower()
