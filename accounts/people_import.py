@@ -5,7 +5,7 @@ duplicates. The whole file is validated before anything is written, so a bad fil
 database as it was and the error names each bad line: a value that is not UTF-8, holds a
 control character (NUL included, which PostgreSQL cannot store) or is malformed, and manager
 links that loop, counting the people already stored. Every change goes through the audited
-services of ``accounts.services``.
+services of ``accounts.services`` (``person_provision``, which SCIM writes through too).
 """
 
 import codecs
@@ -24,7 +24,7 @@ from .identity import normalise_email
 from .models import Person
 from .reporting_lines import describe_cycle, manager_cycles
 from .roles import Role
-from .services import person_create, person_update
+from .services import person_provision
 from .signals import people_changed
 
 PEOPLE_CSV_HEADER = ["email", "name", "manager_email", "roles", "active"]
@@ -210,27 +210,23 @@ def people_import(*, rows: list[PersonRow], actor=None) -> ImportResult:
         raise PeopleImportError(f"unknown manager e-mails: {', '.join(missing)}")
     _refuse_manager_loops(rows, existing)
     roles = {role.value: Group.objects.get_or_create(name=role.value)[0] for role in Role}
-    created, changed = set(), set()
+    created: set[str] = set()
+    changed: set[str] = set()
     for row in _managers_first(rows):
         person = existing.get(row.email)
         manager = existing.get(row.manager_email) if row.manager_email else None
         wanted = [roles[name] for name in sorted(row.roles)]
-        if person is None:
-            existing[row.email] = person_create(
-                actor=actor, email=row.email, name=row.name, manager=manager,
-                is_active=row.active, groups=wanted, via=VIA, reevaluate=False)
-            created.add(row.email)
+        groups = wanted if person is None else \
+            [g for g in person.groups.all() if g.name not in roles] + wanted
+        if person is not None and (person.name, person.is_active, person.manager_id,
+                                   {g.name for g in person.groups.all()}) == \
+                (row.name, row.active, manager.pk if manager else None, {g.name for g in groups}):
             continue
-        groups = [g for g in person.groups.all() if g.name not in roles] + wanted
-        current = (person.name, person.is_active, person.manager_id,
-                   {g.name for g in person.groups.all()})
-        if current == (row.name, row.active, manager.pk if manager else None,
-                       {g.name for g in groups}):
-            continue
-        existing[row.email] = person_update(
-            actor=actor, person=person, name=row.name, manager=manager,
-            is_active=row.active, groups=groups, via=VIA, reevaluate=False)
-        changed.add(row.email)
+        (changed if person else created).add(row.email)
+        existing[row.email] = person_provision(
+            actor=actor, person=person, email=person.email if person else row.email,
+            name=row.name, manager=manager, is_active=row.active, groups=groups, via=VIA,
+            reevaluate=False)
     if created or changed:
         people_changed.send(sender=Person, emails=sorted(created | changed))
     return ImportResult(created=len(created), updated=len(changed),

@@ -172,6 +172,20 @@ def person_password_changed(*, actor, person: Person, had_password: bool,
           before={"usable_password": had_password}, after={"usable_password": usable})
 
 
+def person_provision(*, actor, person: Person | None, email: str, name: str,
+                     manager: Person | None, is_active: bool, groups=UNSET, via: str,
+                     reevaluate: bool = True) -> Person:
+    """Create ``person`` (None) or bring them to what a directory says: the one write both
+    directories use, ``import_people`` (a CSV row) and SCIM (a User), so a hire, a move and
+    a leaver are audited alike whichever way they came."""
+    if person is None:
+        return person_create(actor=actor, email=email, name=name, manager=manager,
+                             is_active=is_active, groups=() if groups is UNSET else groups,
+                             via=via, reevaluate=reevaluate)
+    return person_update(actor=actor, person=person, email=email, name=name, manager=manager,
+                         is_active=is_active, groups=groups, via=via, reevaluate=reevaluate)
+
+
 def person_set_roles(*, actor, person: Person, roles, via: str = "") -> Person:
     """Give ``person`` exactly the role groups named in ``roles`` (``security``,
     ``manager``), keeping their other groups; audited as a ``person.update`` of ``groups``

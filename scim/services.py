@@ -20,7 +20,7 @@ from accounts.directory import directory_manages_roles, roles_for_groups
 from accounts.identity import normalise_email
 from accounts.models import Person
 from accounts.roles import Role
-from accounts.services import UNSET, person_create, person_update
+from accounts.services import UNSET, person_provision, person_update
 from core.audit import audit
 
 from .models import DirectoryGroup, DirectoryPerson
@@ -116,13 +116,9 @@ def directory_person_save(*, record: PersonRecord, person: Person | None = None)
                 person=person, deleted_at__isnull=True).exists():
             raise DirectoryRefusal("uniqueness", f"a user with the e-mail {email} exists")
     try:
-        if person is None:
-            person = person_create(actor=None, email=email, name=record.person_name,
-                                   manager=manager, is_active=record.active, via=VIA)
-        else:
-            person = person_update(actor=None, person=person, email=email,
-                                   name=record.person_name, manager=manager,
-                                   is_active=record.active, via=VIA)
+        person = person_provision(actor=None, person=person, email=email,
+                                  name=record.person_name, manager=manager,
+                                  is_active=record.active, via=VIA)
     except ValidationError as exc:
         raise _refusal_of(exc) from None
     now = timezone.now()
