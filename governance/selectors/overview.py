@@ -16,6 +16,7 @@ from operator import or_
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from ..access import is_security
@@ -140,12 +141,14 @@ def _by_account(keys) -> list[dict]:
 
 def _top_risks(keys) -> list[Finding]:
     """The newest open, not excepted critical and high findings of ``keys``, with key,
-    account and IAM user: what to look at first."""
+    account and IAM user: what to look at first. Newest by day; within a day (a sync opens
+    many at once) critical before high."""
     return list(Finding.objects.filter(
         key__in=keys, resolved_at__isnull=True, exception__isnull=True,
         severity__in=[Severity.CRITICAL.value, Severity.HIGH.value])
         .select_related("key__account", "key__user")
-        .order_by("-opened_at", "-pk")[:TOP_RISKS_LISTED])
+        .order_by(TruncDate("opened_at").desc(), "severity", "-opened_at", "-pk")
+        [:TOP_RISKS_LISTED])
 
 
 def _exposed_keys(keys) -> tuple[list, bool]:

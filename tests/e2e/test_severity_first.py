@@ -76,6 +76,9 @@ def test_key_page_title_then_severity_reasons_usage_and_who_can_act(demo, sign_i
     size = page.evaluate("""() => [document.querySelector('[data-testid=key-title]'),
         document.body].map(e => parseFloat(getComputedStyle(e).fontSize))""")
     assert size[0] >= 1.5 * size[1], size
+    severity = page.evaluate("""() => parseFloat(getComputedStyle(
+        document.querySelector('#severity-heading')).fontSize)""")
+    assert size[0] > severity  # the title is the largest text on the page
     tops = page.evaluate("""() => ['severity', 'reasons', 'usage', 'who-can-act'].map(
         s => document.querySelector(`[data-section=${s}]`).getBoundingClientRect().top)""")
     assert tops == sorted(tops) and len(set(tops)) == 4, tops

@@ -110,7 +110,10 @@ def test_the_numbers_are_the_ones_the_data_implies(client, people, world):
     assert tiles["accounts_without_trail"] == 1  # one account, however many keys it has
     assert dict((s, n) for s, n, _ in response.context["severities"])["critical"] == 1
     assert 'data-testid="severity-critical">1<' in html
-    assert world["root"].label in html  # the root key leads the top risks
+    top = response.context["top_risks"]
+    assert top[0].code == "ROOT_KEY"  # a sync opens many at once: critical before high
+    assert {f.severity for f in top} <= {"critical", "high"}
+    assert f'href="{reverse("key-detail", args=[world["root"].pk])}"' in html
 
 
 def test_age_bars_partition_the_active_keys_and_each_bar_is_its_list(client, people, world):
