@@ -211,12 +211,15 @@ class QueryTextFilter(filters.CharFilter):
 
 
 class AuditEventFilter(filters.FilterSet):
-    """The audit log page: by action, by who acted, by text of the summary or object id."""
+    """The audit log page and its CSV export: by action, by who acted, by text of the
+    summary or object id, and by a range of days (UTC, both ends included)."""
 
     action = QueryTextFilter(field_name="action", limit=60, label="Action")
     actor = QueryTextFilter(field_name="actor_label", lookup_expr="icontains", limit=254,
                             label="Who")
     q = QueryTextFilter(method="by_text", limit=200, label="Text or object id")
+    since = filters.DateFilter(field_name="at", lookup_expr="date__gte", label="From")
+    until = filters.DateFilter(field_name="at", lookup_expr="date__lte", label="To")
 
     class Meta:
         model = AuditEvent

@@ -17,6 +17,7 @@ urlpatterns = [
     path("aws-accounts/<int:pk>/progress/", accounts.aws_account_progress,
          name="aws-account-progress"),
     path("audit/", audit.audit_log, name="audit-log"),
+    path("audit/export.csv", audit.audit_log_export, name="audit-log-export"),
     # Owner, manager and security workflows: ownership, purpose, rotation and exceptions.
     path("my-keys/", ownership.my_keys, name="my-keys"),
     path("gaps/", ownership.ownership_gaps, name="ownership-gaps"),

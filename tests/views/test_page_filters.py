@@ -60,5 +60,6 @@ def test_the_audit_log_cleans_its_free_text_instead_of_refusing_it(client, reque
                                                  "actor": "  owner@\x07example.com "})
     assert response.status_code == 200
     assert response.context["current"] == {"action": "exception.request",
-                                           "actor": "owner@example.com", "q": ""}
+                                           "actor": "owner@example.com", "q": "",
+                                           "since": None, "until": None}
     assert response.context["page"].paginator.count == 2
