@@ -50,6 +50,9 @@ SEED_SESSION_NAME = "keyledger-seed"
 ROOT_USER = "<root_account>"
 DEMO_PASSWORD = "Demo-only-Passw0rd!"
 USER_HEADROOM_DAYS = 7  # a user exists a little before its oldest key
+# prod trusts GitHub Actions' tokens already: its CI keys have an oidc_federation way out.
+GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
+GITHUB_OIDC_THUMBPRINT = "6938fd4d98bab03faadb97b34396831e3780aea1"
 
 SITUATIONS = (
     "admin_inline", "admin_star_colon_star", "admin_via_group", "admin_managed",
@@ -62,6 +65,7 @@ SITUATIONS = (
     "human_user_key", "owner_tag_known", "owner_tag_unknown", "owner_tag_inactive",
     "no_owner_tag", "root_key", "no_audit_trail", "trail_logging", "trail_not_logging",
     "no_trail", "untrusted_tag", "no_keys", "deleted_key", "non_root_path",
+    "github_oidc_provider",
 )  # fmt: skip
 
 
@@ -261,6 +265,11 @@ class _AccountSeeder:
             for situation in sorted(user_situations(spec)):
                 self.record(situation, spec.name)
         self._create_audit_trail(kind)
+        if kind == "prod":
+            self.iam.create_open_id_connect_provider(
+                Url=GITHUB_OIDC_URL, ClientIDList=["sts.amazonaws.com"],
+                ThumbprintList=[GITHUB_OIDC_THUMBPRINT])
+            self.record("github_oidc_provider")
         if kind == "legacy":
             # GetAccountSummary's AccountAccessKeysPresent; moto has no root key otherwise.
             self.backend.account_summary._account_access_keys_present = 1

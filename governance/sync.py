@@ -11,6 +11,11 @@ The report cannot reveal a key deleted and recreated in the same second, unused 
 same status, so a full listing runs when the last one is older than
 ``KEYLEDGER_FULL_LISTING_HOURS`` (default 24), on the first sync, and on demand
 (``sync_accounts --full``, the task's ``full_listing``).
+
+The same collection reads the account's IAM OIDC providers (a key's ``oidc_federation`` way
+out, DESIGN.md "Fewer keys"), and the storing transaction closes the migration plans of keys
+it found gone: a plan is ``done`` only when a sync has seen its key deleted. Identity Center
+is read once per sync *round*, not per account (``identity_center_round``).
 """
 
 import logging
@@ -23,9 +28,16 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from reduction.services import (
+    identity_center_refresh,
+    oidc_providers_store,
+    plans_close_for_deleted_keys,
+)
+
 from .aws.collector import Collector
 from .aws.documents import document_digest
 from .aws.errors import CollectionError
+from .aws.oidc_providers import oidc_providers
 from .aws.session import session_for
 from .aws.snapshots import KeySnapshot
 from .evaluation import evaluate_keys
@@ -178,6 +190,8 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
         snapshot = collector.collect()
         if snapshot.account_id != account.account_id:
             raise CollectionError("error", "collected a different account than asked")
+        run.beat("reading OIDC providers")
+        providers = oidc_providers(session)  # part of the snapshot: unreadable fails the run
     except CollectionError as exc:
         return SyncOutcome(_fail(run, calls, exc.kind, exc.message), retryable=exc.retryable)
     except Exception as exc:
@@ -189,6 +203,8 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
     try:
         with transaction.atomic():
             counts = reconcile_account(account=account, snapshot=snapshot, now=now, sync_run=run)
+            plans_close_for_deleted_keys(account=account, now=now)
+            oidc_providers_store(account=account, providers=providers, now=now)
             evaluation = evaluate_keys(keys=AccessKey.objects.filter(account=account), now=now)
             run.succeed(counts=counts, calls=calls)
             if evaluation.opened_by_code:  # e.g. notifications: critical ones go out at once
@@ -218,3 +234,37 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
              run.aws_calls, extra=_log_fields(run))
     return SyncOutcome(run)
 
+
+
+
+@dataclass(frozen=True)
+class IdentityCenterRead:
+    """How a round's Identity Center read went: ``people`` read, or ``error`` saying why not."""
+
+    people: int = 0
+    error: str = ""
+
+
+def identity_center_round(*, now=None) -> IdentityCenterRead | None:
+    """Read Identity Center for every key owner, once per sync round (``sync_accounts``, the
+    periodic sync), when ``KEYLEDGER_IDENTITY_CENTER_ROLE_ARN`` is set; None when it is not.
+
+    A failure is logged and returned, never raised: Identity Center is one shared read that
+    only feeds the way-out evidence, so it must not fail the round's account syncs; the
+    people stored by the last good read stay as they were.
+    """
+    if not settings.KEYLEDGER_IDENTITY_CENTER_ROLE_ARN:
+        return None
+    try:
+        people = identity_center_refresh(now=now)
+    except CollectionError as exc:
+        log.warning("Identity Center read failed (%s): %s", exc.kind, exc.message,
+                    extra={"event": "identity_center_read", "failure_kind": exc.kind})
+        return IdentityCenterRead(error=f"{exc.kind}: {exc.message}")
+    except Exception as exc:
+        log.exception("Identity Center read failed: unexpected error",
+                      extra={"event": "identity_center_read", "failure_kind": "error"})
+        return IdentityCenterRead(error=f"internal error: {type(exc).__name__}")
+    log.info("Identity Center read: %d key owners", people,
+             extra={"event": "identity_center_read", "people": people})
+    return IdentityCenterRead(people=people)

@@ -16,7 +16,12 @@ from .audit_sink import audit_events_forward
 from .evaluation import evaluate_keys
 from .models import AwsAccount, SyncRun
 from .services.exceptions import exceptions_expire
-from .sync import SyncAlreadyRunning, expire_abandoned_runs, sync_account
+from .sync import (
+    SyncAlreadyRunning,
+    expire_abandoned_runs,
+    identity_center_round,
+    sync_account,
+)
 from .trends import snapshot_take
 
 log = logging.getLogger("keyledger.tasks")
@@ -24,11 +29,23 @@ log = logging.getLogger("keyledger.tasks")
 
 @shared_task(ignore_result=True)
 def sync_all_accounts(trigger: str = SyncRun.Trigger.SCHEDULE, full_listing: bool = False) -> int:
-    """Fan out one ``sync_account`` per enabled account onto the ``sync`` queue."""
+    """Fan out one ``sync_account`` per enabled account onto the ``sync`` queue, and the
+    round's one Identity Center read (``refresh_identity_center``) when it is configured."""
     ids = list(AwsAccount.objects.filter(enabled=True).values_list("pk", flat=True))
     for pk in ids:
         sync_account_task.apply_async(args=(pk, trigger, full_listing))
+    if settings.KEYLEDGER_IDENTITY_CENTER_ROLE_ARN:
+        refresh_identity_center.apply_async()
     return len(ids)
+
+
+@shared_task(ignore_result=True)
+def refresh_identity_center() -> int | None:
+    """Once per periodic sync round: what Identity Center says about every key owner. A
+    task of its own so the fan-out stays quick and a failure (logged) touches no account's
+    sync; returns how many people were read, None when not configured or failed."""
+    read = identity_center_round()
+    return read.people if read is not None and not read.error else None
 
 
 class RetryLater(Exception):

@@ -130,11 +130,17 @@ def identity_center_store(*, snapshot: IdentityCenterSnapshot, now: datetime) ->
 
 def oidc_providers_store(*, account: AwsAccount, providers: tuple[ProviderRecord, ...],
                          now: datetime) -> OidcProviderListing:
-    """Replace the account's stored OIDC providers with the ones just read."""
-    listing, _ = OidcProviderListing.objects.update_or_create(account=account, defaults={
-        "read_at": now,
-        "providers": [{"arn": p.arn, "url": p.url, "client_ids": list(p.client_ids)}
-                      for p in providers]})
+    """Replace the account's stored OIDC providers with the ones just read (each sync).
+
+    An unchanged listing is not written again, so an unchanged re-sync still writes no row;
+    ``read_at`` is then when the account's providers were first read as they are, and the
+    account's ``last_synced_at`` when they were last confirmed."""
+    rows = [{"arn": p.arn, "url": p.url, "client_ids": list(p.client_ids)} for p in providers]
+    listing = OidcProviderListing.objects.filter(account=account).first()
+    if listing is not None and listing.providers == rows:
+        return listing
+    listing, _ = OidcProviderListing.objects.update_or_create(
+        account=account, defaults={"read_at": now, "providers": rows})
     return listing
 
 

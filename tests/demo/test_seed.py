@@ -31,7 +31,7 @@ PROMISED_SITUATIONS = (
     "rotation_boundary_90", "rotation_boundary_91", "fresh_key", "unused_never",
     "unused_stale", "used_recently", "multiple_active_keys", "inactive_key", "human_user_key",
     "owner_tag_known", "owner_tag_unknown", "owner_tag_inactive", "no_owner_tag", "root_key",
-    "no_audit_trail", "trail_logging", "trail_not_logging", "no_trail",
+    "no_audit_trail", "trail_logging", "trail_not_logging", "no_trail", "github_oidc_provider",
 )  # fmt: skip
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -221,6 +221,20 @@ class TestDefaultDemoOrganization:
             account_id_named(org, "legacy"),
         }
 
+
+    def test_only_prod_trusts_github_actions_through_an_oidc_provider(self, org):
+        issuers = {}
+        for account in org.accounts:
+            iam = as_reader(org, account.account_id).client("iam")
+            arns = [p["Arn"] for p in iam.list_open_id_connect_providers()
+                    ["OpenIDConnectProviderList"]]
+            issuers[account.name] = [
+                iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["Url"]
+                for arn in arns]
+
+        assert issuers == {"prod": ["token.actions.githubusercontent.com"], "staging": [],
+                           "dev": [], "legacy": []}
+        assert org.situations["github_oidc_provider"] == ((account_id_named(org, "prod"), ""),)
 
     def test_admin_policies_read_as_a_collector_reads_them(self, org):
         iam = as_reader(org, account_id_named(org, "prod")).client("iam")

@@ -23,10 +23,13 @@ from tests.conftest import account_clients
 
 pytestmark = pytest.mark.django_db
 
-# AssumeRole, the authorization details, the report, summary, CloudTrail; and GetPolicy +
+# AssumeRole, the authorization details, the report, summary, CloudTrail; GetPolicy +
 # GetPolicyVersion for each AWS-managed policy the demo attaches (AdministratorAccess,
-# AWSCompromisedKeyQuarantineV2) when this process has not fetched it yet.
-CONSTANT_CALLS = 12
+# AWSCompromisedKeyQuarantineV2) when this process has not fetched it yet; and the OIDC
+# providers (issue 17): one ListOpenIDConnectProviders plus a GetOpenIDConnectProvider per
+# provider, which is 2 for the demo's prod account (GitHub Actions). Was 12 before them.
+CONSTANT_CALLS = 14
+OIDC_PROVIDER_CALLS = {"iam:ListOpenIDConnectProviders": 1, "iam:GetOpenIDConnectProvider": 1}
 
 
 def demo_account(users: int) -> AwsAccount:
@@ -83,6 +86,8 @@ def test_unchanged_resync_costs_a_constant_and_writes_nothing(aws):
     again = synced(account)
 
     assert again.aws_calls <= CONSTANT_CALLS
+    assert {action: again.aws_calls_by_action.get(action)
+            for action in OIDC_PROVIDER_CALLS} == OIDC_PROVIDER_CALLS  # one list, one get each
     assert list_calls(again) == 0
     assert again.rows_written == 0
     assert (again.keys_created, again.keys_updated, again.keys_removed) == (0, 0, 0)

@@ -1,10 +1,12 @@
 """``manage.py sync_accounts [ACCOUNT_ID ...] [--full]``: sync now, in this process, a line per
-account. ``--full`` lists every key holder's keys, as the daily full listing does."""
+account. ``--full`` lists every key holder's keys, as the daily full listing does. Then, when
+``KEYLEDGER_IDENTITY_CENTER_ROLE_ARN`` is set, one Identity Center read for the whole round
+(a line of its own; its failure does not change the exit status, which is about accounts)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.models import AwsAccount, SyncRun
-from governance.sync import SyncAlreadyRunning, sync_account
+from governance.sync import SyncAlreadyRunning, identity_center_round, sync_account
 
 
 class Command(BaseCommand):
@@ -50,5 +52,11 @@ class Command(BaseCommand):
                 failed += 1
                 self.stdout.write(f"{prefix} FAILED ({run.failure_kind}): {run.error}")
         self.stdout.write(f"{total - failed} of {total} accounts synced")
+        identity_center = identity_center_round()
+        if identity_center is not None:
+            self.stdout.write(
+                f"Identity Center: FAILED ({identity_center.error}); the last read is kept"
+                if identity_center.error else
+                f"Identity Center: read {identity_center.people} key owners")
         if failed:
             raise SystemExit(1)
