@@ -339,6 +339,20 @@ KEYLEDGER_EVIDENCE_RETENTION_DAYS = env_int("KEYLEDGER_EVIDENCE_RETENTION_DAYS",
 KEYLEDGER_TRAIL_BATCH_OBJECTS = env_int("KEYLEDGER_TRAIL_BATCH_OBJECTS", 50, minimum=1,
                                         maximum=1000)
 
+# --- Live changes: the key-change queue EventBridge fills (evidence/, consume_events) ---------
+# Unset URL: no consumer runs. The wait is SQS long polling (at most 20 s); the visibility
+# timeout is how long a received message stays hidden, extended every half of it while the
+# consumer works on it; a failed refresh leaves the message to reappear after the retry
+# delay. After the queue's redrive maxReceiveCount receives (deploy/aws, default 5) SQS moves
+# it to the dead-letter queue: that count is the queue's, not a Keyledger setting.
+KEYLEDGER_EVENTS_QUEUE_URL = env_str("KEYLEDGER_EVENTS_QUEUE_URL", "").strip()
+KEYLEDGER_EVENTS_WAIT_SECONDS = env_int("KEYLEDGER_EVENTS_WAIT_SECONDS", 20, minimum=1,
+                                        maximum=20)
+KEYLEDGER_EVENTS_VISIBILITY_SECONDS = env_int("KEYLEDGER_EVENTS_VISIBILITY_SECONDS", 60,
+                                              minimum=2, maximum=43200)
+KEYLEDGER_EVENTS_RETRY_SECONDS = env_int("KEYLEDGER_EVENTS_RETRY_SECONDS", 30, minimum=0,
+                                         maximum=43200)
+
 # --- Notifications (notifications/) ----------------------------------------------------------
 # Links in e-mails and chat posts are absolute: the address people open Keyledger at.
 KEYLEDGER_BASE_URL = _http_url("KEYLEDGER_BASE_URL", "http://127.0.0.1:8000")

@@ -8,6 +8,8 @@ batches). Nothing is deleted: users and keys gone from AWS get ``removed_at``.
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import Q
+
 from .aws.documents import document_digest
 from .aws.snapshots import AccountSnapshot, KeySnapshot, UserSnapshot
 from .models import AccessKey, AccessKeyEvent, AwsAccount, IamUser, PolicyDocument
@@ -43,6 +45,28 @@ def reconcile_account(*, account: AwsAccount, snapshot: AccountSnapshot, now: da
     users = _reconcile_users(account, user_values, now, counts)
     _reconcile_keys(account, snapshot.keys, users, now, counts, sync_run)
     counts.rows_written += _reconcile_account_facts(account, snapshot)
+    return counts
+
+
+def reconcile_user(*, account: AwsAccount, name: str, user: UserSnapshot | None,
+                   keys: tuple[KeySnapshot, ...] | None, now: datetime) -> ReconcileCounts:
+    """Write the differences for one IAM user only, as ``reconcile_account`` would for it.
+
+    ``user`` None with ``keys`` None: the user no longer exists (it and its keys get
+    ``removed_at``). ``user`` None with ``keys``: only the keys changed, the stored user
+    stands. The user is matched by name or by AWS user id (a renamed user keeps its id), so
+    no other user of the account is read or touched. Call inside a transaction.
+    """
+    counts = ReconcileCounts(users_seen=int(user is not None), keys_seen=len(keys or ()))
+    user_scope = Q(name=name) | Q(user_id=user.user_id) if user is not None else Q(name=name)
+    if user is not None or keys is None:
+        values = {user.user_id: _user_values(user)} if user is not None else {}
+        counts.rows_written += _store_documents([user] if user is not None else [])
+        users = _reconcile_users(account, values, now, counts, scope=user_scope)
+    else:
+        users = {u.user_id: u for u in IamUser.objects.filter(user_scope, account=account)}
+    _reconcile_keys(account, keys or (), users, now, counts, None,
+                    scope=Q(user__in=[u.pk for u in users.values() if u.pk]))
     return counts
 
 
@@ -83,8 +107,10 @@ def _store_documents(users) -> int:
     return len(new)
 
 
-def _reconcile_users(account, user_values: dict, now, counts) -> dict[str, IamUser]:
-    stored = {u.user_id: u for u in IamUser.objects.filter(account=account)}
+def _reconcile_users(account, user_values: dict, now, counts,
+                     scope: Q | None = None) -> dict[str, IamUser]:
+    """``scope``: the stored users the snapshot stands for (default: the whole account)."""
+    stored = {u.user_id: u for u in IamUser.objects.filter(scope or Q(), account=account)}
     created, updated, changed_fields = [], [], set()
     for user_id, values in user_values.items():
         row = stored.get(user_id)
@@ -124,9 +150,10 @@ def _key_identity(access_key_id, user_id, slot):
 
 
 def _reconcile_keys(account, keys: tuple[KeySnapshot, ...], users: dict[str, IamUser], now,
-                    counts, sync_run) -> None:
+                    counts, sync_run, scope: Q | None = None) -> None:
+    """``scope``: the stored keys the snapshot stands for (default: the whole account)."""
     stored = {}
-    for row in AccessKey.objects.filter(account=account).select_related("user"):
+    for row in AccessKey.objects.filter(scope or Q(), account=account).select_related("user"):
         stored[_key_identity(row.access_key_id, row.user.user_id, row.slot)] = row
     created, updated, changed_fields, events = [], [], set(), []
     seen = set()
