@@ -20,6 +20,7 @@ import yaml
 from botocore.exceptions import ClientError
 from django.core.management import call_command
 from django.db import connections
+from moto.core import enable_iam_authentication
 
 from evidence.consumer import Consumer
 from evidence.events import EVENT_NAMES, Malformed, parse
@@ -59,10 +60,10 @@ def queue(aws, settings, register_account, people):
     settings.KEYLEDGER_EVENTS_RETRY_SECONDS = 0
     settings.KEYLEDGER_EVENTS_VISIBILITY_SECONDS = 30
     sqs = boto3.client("sqs", region_name="us-east-1")
-    dlq = sqs.create_queue(QueueName="keyledger-events-dlq")["QueueUrl"]
+    dlq = sqs.create_queue(QueueName="keyledger-iam-changes-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
-    url = sqs.create_queue(QueueName="keyledger-events", Attributes={
+    url = sqs.create_queue(QueueName="keyledger-iam-changes", Attributes={
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
                                      "maxReceiveCount": MAX_RECEIVES})})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
@@ -339,6 +340,74 @@ def test_the_consumer_thread_stops_on_request(queue):
     worker.join(timeout=5)
     assert not worker.is_alive()
     assert IamUser.objects.filter(name="late").exists()
+
+
+# -- least privilege: the shipped policies are exactly enough -----------------------------------
+
+READER = json.loads((DEPLOY / "keyledger-reader-policy.json").read_text())
+HOST = json.loads((DEPLOY / "keyledger-host-policy.json").read_text())
+ONE_USER = next(s["Action"] for s in READER["Statement"] if s["Sid"] == "KeyledgerReadOneUser")
+# From the sync's statement: the key reads, and customer-managed documents.
+LIVE_ACTIONS = sorted([*ONE_USER, "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed",
+                       "iam:GetPolicy", "iam:GetPolicyVersion"])
+
+
+@pytest.fixture
+def enforced(queue, monkeypatch):
+    """The host holds only the host policy; the member's reader role only ``grant(...)``."""
+    central = boto3.client("iam", region_name="us-east-1")
+    central.create_user(UserName="keyledger-host")
+    central.put_user_policy(UserName="keyledger-host", PolicyName="host",
+                            PolicyDocument=json.dumps(HOST))
+    host_key = central.create_access_key(UserName="keyledger-host")["AccessKey"]
+    queue.iam.create_role(RoleName="KeyledgerReader", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"AWS": "*"}}]}))
+    document = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "iam:GetPolicy*", "Resource": "*"}]})
+    policy_arn = queue.iam.create_policy(PolicyName="deploy", PolicyDocument=document)[
+        "Policy"]["Arn"]
+    queue.iam.create_group(GroupName="ops")
+    queue.iam.attach_group_policy(GroupName="ops", PolicyArn=policy_arn)
+    queue.iam.put_group_policy(GroupName="ops", PolicyName="inline", PolicyDocument=document)
+    queue.iam.create_user(UserName="ci")
+    queue.iam.add_user_to_group(GroupName="ops", UserName="ci")
+    queue.iam.attach_user_policy(UserName="ci", PolicyArn=policy_arn)
+    queue.iam.put_user_policy(UserName="ci", PolicyName="inline", PolicyDocument=document)
+    queue.iam.create_access_key(UserName="ci")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", host_key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", host_key["SecretAccessKey"])
+
+    def grant(actions):
+        queue.iam.put_role_policy(RoleName="KeyledgerReader", PolicyName="read",
+                                  PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                                      {"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+        queue.put("CreateUser", params={"userName": "ci"})
+        queue.put("PutGroupPolicy", params={"groupName": "ops", "policyName": "inline"})
+        queue.put("CreateAccessKey", params={"userName": "ci"})
+
+    return grant
+
+
+def test_the_shipped_policies_are_enough_for_live_changes(enforced):
+    enforced(LIVE_ACTIONS)
+
+    with enable_iam_authentication():
+        calls = consume()
+
+    assert AccessKey.objects.filter(user__name="ci", removed_at__isnull=True).count() == 1
+    used = {f"iam:{name}" for name in calls} - {"iam:AssumeRole"}
+    assert used - {"iam:ReceiveMessage", "iam:DeleteMessage"} == set(LIVE_ACTIONS)
+
+
+@pytest.mark.parametrize("missing", ONE_USER)
+def test_without_any_one_action_the_event_is_retried_not_lost(enforced, queue, missing):
+    enforced([a for a in LIVE_ACTIONS if a != missing])
+
+    with enable_iam_authentication():
+        consume()
+
+    assert queue.depth(queue.dlq) >= 1  # kept for an operator, after every retry failed
 
 
 # -- events as untrusted text ------------------------------------------------------------------
