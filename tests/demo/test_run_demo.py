@@ -15,9 +15,11 @@ from django.utils import timezone
 
 import governance.management.commands.run_demo as run_demo
 from accounts.models import Person
-from governance.models import AccessKey, AwsAccount, DailySnapshot, SyncRun
+from governance.models import AccessKey, AuditEvent, AwsAccount, DailySnapshot, SyncRun
 from governance.trends import snapshot_take
 from notifications.models import Notification
+from reduction.facts import key_way_out
+from reduction.models import IdentityCenterPerson, MigrationPlan, OidcProviderListing
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +45,36 @@ def test_demo_seeds_discovers_and_syncs_every_account(moto_server):
     assert chen.endswith("reports to marcus.lee@example.com")
     with pytest.raises(CommandError, match="needs a fresh one"):
         call_command("run_demo", "--no-serve", stdout=io.StringIO())
+
+
+def test_demo_has_identity_center_people_an_oidc_provider_and_plans_in_three_states(
+        moto_server):
+    out = io.StringIO()
+
+    call_command("run_demo", "--no-serve", "--history-days", "1", stdout=out)
+
+    prod = AwsAccount.objects.get(name="prod")
+    assert OidcProviderListing.objects.get(account=prod).issuers == (
+        "token.actions.githubusercontent.com",)
+    others = list(OidcProviderListing.objects.exclude(account=prod)
+                  .values_list("providers", flat=True))
+    assert others == [[]] * (AwsAccount.objects.count() - 1)  # every account read: none
+    alice = IdentityCenterPerson.objects.get(email="alice.nguyen@example.com")
+    assert ("Developer", prod.account_id, "") in set(alice.assignments.values_list(
+        "permission_set_name", "account_id", "via_group_id"))
+    assert IdentityCenterPerson.objects.filter(email="dana.kowalski@example.com").exclude(
+        user_id="").exists()
+    assert IdentityCenterPerson.objects.filter(user_id="").exists()  # owners with no user
+    plans = {plan.key.user.name: (plan.state, plan.path, plan.opened_by == plan.key.owner)
+             for plan in MigrationPlan.objects.select_related("key__user", "key__owner")}
+    assert plans == {"svc-github-actions": ("planned", "oidc_federation", True),
+                     "alice.nguyen": ("in_progress", "identity_center", True),
+                     "app-payments-batch": ("replaced", "iam_role", True)}
+    assert AuditEvent.objects.filter(action="plan.open").count() == 3
+    alice_key = AccessKey.objects.get(account=prod, user__name="alice.nguyen")
+    way_out = key_way_out(alice_key, today=timezone.localdate())
+    assert way_out["path"] == "identity_center" and way_out["plan"] is not None
+    assert "migration plans: svc-github-actions (planned)" in out.getvalue()
 
 
 def test_demo_replays_120_days_of_snapshots_so_the_trend_is_a_line(moto_server):

@@ -20,6 +20,7 @@ from governance.models import AwsAccount, SyncRun
 from governance.services.accounts import accounts_discover
 from governance.sync import sync_account
 from governance.trends import snapshot_take
+from reduction.services import identity_center_refresh
 
 HISTORY_DAYS = 120  # demo.history.HISTORY_DAYS; demo/ imports moto, so only when run
 
@@ -55,6 +56,7 @@ class Command(BaseCommand):
             added, _ = accounts_discover(actor=None, external_id=DEMO_EXTERNAL_ID)
             self.stdout.write(f"Discovered {len(added)} accounts through AWS Organizations")
             self._sync()
+            self._fewer_keys(org)
             snapshot_take()
             if history_days > 1:
                 rows = seed_history(days=history_days)
@@ -90,6 +92,19 @@ class Command(BaseCommand):
             state = "  (inactive: cannot sign in)" if not person.is_active else ""
             self.stdout.write(f"  {person.email:<30} {roles:<10} {manager}{state}".rstrip())
         self.stdout.write("")
+
+    def _fewer_keys(self, org) -> None:
+        """Issue 17's facts and plans through the services a sync round and the key page use:
+        Identity Center read once for the synced keys' owners (the management account's
+        directory: no reader role in the demo), then plans opened and moved by owners."""
+        from demo.reduction import seed_demo_identity_center, seed_demo_plans
+
+        seed_demo_identity_center(org)
+        people = identity_center_refresh()
+        plans = seed_demo_plans(org)
+        self.stdout.write(f"Identity Center: read {people} key owners; migration plans: "
+                          + ", ".join(f"{p.key.user.name} ({p.get_state_display().lower()})"
+                                      for p in plans))
 
     def _sync(self) -> None:
         for account in AwsAccount.objects.filter(enabled=True):
