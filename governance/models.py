@@ -588,7 +588,12 @@ class Finding(models.Model):
                    # The inventory's finding filter and the per-code counts: open findings
                    # not covered by an exception.
                    models.Index(fields=["code", "key"], name="finding_open_code_idx",
-                                condition=Q(resolved_at__isnull=True, exception__isnull=True))]
+                                condition=Q(resolved_at__isnull=True, exception__isnull=True)),
+                   # The overview's top risks: the newest open critical and high findings.
+                   models.Index(models.F("opened_at").desc(), "severity",
+                                name="finding_open_top_risk_idx",
+                                condition=Q(resolved_at__isnull=True, exception__isnull=True,
+                                            severity__in=["critical", "high"]))]
 
     def __str__(self):
         return f"{self.code} on {self.key}"
