@@ -56,6 +56,7 @@ def _keys_as_of(noon: datetime, keys: dict, shown: dict) -> None:
     day. ``shown`` holds what the rows say now (removed_at, last_used_at) and is updated."""
     changed, used_since = [], []
     for pk, (created, removed, used) in keys.items():
+        want: tuple[datetime | None, datetime | None]
         if created is not None and created > noon:
             want = (created, None)  # set aside until the day it was created
         else:

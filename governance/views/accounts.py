@@ -4,11 +4,17 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ..access import account_for, security_required
 from ..forms import AccountForm
-from ..selectors import accounts_with_runs, accounts_with_status, sync_running
+from ..selectors import (
+    accounts_with_runs,
+    accounts_with_status,
+    not_synced_recently,
+    sync_running,
+)
 from ..services.accounts import account_add, account_set_enabled, account_sync_request
 from .paging import page_of
 
@@ -27,11 +33,14 @@ def aws_accounts(request):
         else:
             messages.success(request, f"Added {account}. Sync it to read its keys.")
             return redirect("aws-accounts")
-    page, query = page_of(request, accounts_with_status(request.user),
-                          per_page=ACCOUNTS_PER_PAGE)
+    accounts = accounts_with_status(request.user)
+    stale = request.GET.get("stale") == "true"  # the overview's "not synced recently"
+    if stale:
+        accounts = not_synced_recently(accounts, now=timezone.now())
+    page, query = page_of(request, accounts, per_page=ACCOUNTS_PER_PAGE)
     return render(request, "governance/aws_accounts.html",
                   {"rows": accounts_with_runs(page.object_list), "form": form, "page": page,
-                   "query": query}, status=400 if form.errors else 200)
+                   "query": query, "stale": stale}, status=400 if form.errors else 200)
 
 
 @security_required
@@ -56,7 +65,8 @@ def aws_account_sync(request, pk: int):
         account_sync_request(actor=request.user, account=account)
         notice = f"Sync of {account} requested: its row shows the progress."
     if request.headers.get("HX-Request") == "true":
-        return _account_row(request, pk, after=None if running else account.last_run_id or 0,
+        last_run = getattr(account, "last_run_id", None)  # annotated by accounts_with_status
+        return _account_row(request, pk, after=None if running else last_run or 0,
                             notice=notice)
     (messages.info if running else messages.success)(request, notice)
     return redirect("aws-accounts")
