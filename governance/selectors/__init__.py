@@ -6,7 +6,12 @@ these functions start from it and load what lists need without a query per row. 
 one object a view acts on is ``governance.access`` (``key_for``, ...): within scope, or 404.
 """
 
-from .accounts import accounts_with_runs, accounts_with_status, sync_running
+from .accounts import (
+    accounts_with_runs,
+    accounts_with_status,
+    not_synced_recently,
+    sync_running,
+)
 from .audit import AuditChain, audit_actions, audit_chain, audit_events_visible_to
 from .exceptions import (
     ExceptionPage,
@@ -48,7 +53,8 @@ __all__ = [
     "current_registration", "decisions_awaiting_count", "exception_listing", "exception_page",
     "exception_requests_for", "exportable_keys", "findings_visible_to", "key_page",
     "key_scorecard", "key_with_id", "keys_for_listing", "keys_of_reports", "keys_owned_by",
-    "keys_with_gaps", "listing_page", "open_findings_prefetch", "overview_of",
+    "keys_with_gaps", "listing_page", "not_synced_recently", "open_findings_prefetch",
+    "overview_of",
     "rotation_by_account", "rotation_listing", "rotation_totals", "sync_running",
     "waivable_findings", "with_export_columns"
 ]

@@ -1,6 +1,9 @@
 """AWS accounts as the security team's accounts page shows them: sync state and key counts."""
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from ..models import AccessKey, AwsAccount, SyncRun
@@ -21,6 +24,14 @@ def accounts_with_status(person) -> QuerySet:
         last_run_id=Subquery(latest.values("pk")[:1]),
         active_keys=Coalesce(Subquery(active, output_field=IntegerField()), 0),
     )
+
+
+def not_synced_recently(accounts: QuerySet, *, now: datetime) -> QuerySet:
+    """The enabled ones of ``accounts`` without a successful sync in the last
+    ``KEYLEDGER_STALE_AFTER_HOURS``: the overview's tile and the accounts page's filter."""
+    stale_before = now - timedelta(hours=settings.KEYLEDGER_STALE_AFTER_HOURS)
+    return accounts.filter(enabled=True).filter(
+        Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=stale_before))
 
 
 def accounts_with_runs(accounts) -> list[tuple[AwsAccount, SyncRun | None]]:

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 from django.utils import timezone
@@ -22,6 +21,7 @@ from ..access import is_security
 from ..models import AccessKey, AwsAccount, DailySnapshot, Finding, SyncRun
 from ..policy import ACCOUNT_CODES, RULES, Element, Severity
 from ..windows import AGE_WINDOWS
+from .accounts import not_synced_recently
 from .exceptions import decisions_awaiting_count
 from .rotation import rotation_state_counts
 
@@ -118,9 +118,7 @@ def _key_counts(keys, person, now) -> tuple[dict, dict, dict, dict]:
     counts["pending"] = decisions_awaiting_count(person)
     counts["accounts_without_trail"] = _accounts_with_account_findings(active)
     if is_security(person):
-        stale_before = now - timedelta(hours=settings.KEYLEDGER_STALE_AFTER_HOURS)
-        counts["bad_accounts"] = AwsAccount.objects.filter(enabled=True).filter(
-            Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=stale_before)).count()
+        counts["bad_accounts"] = not_synced_recently(AwsAccount.objects.all(), now=now).count()
     return counts, by_severity, ages, _by_element(active)
 
 

@@ -4,11 +4,17 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ..access import account_for, security_required
 from ..forms import AccountForm
-from ..selectors import accounts_with_runs, accounts_with_status, sync_running
+from ..selectors import (
+    accounts_with_runs,
+    accounts_with_status,
+    not_synced_recently,
+    sync_running,
+)
 from ..services.accounts import account_add, account_set_enabled, account_sync_request
 from .paging import page_of
 
@@ -27,11 +33,14 @@ def aws_accounts(request):
         else:
             messages.success(request, f"Added {account}. Sync it to read its keys.")
             return redirect("aws-accounts")
-    page, query = page_of(request, accounts_with_status(request.user),
-                          per_page=ACCOUNTS_PER_PAGE)
+    accounts = accounts_with_status(request.user)
+    stale = request.GET.get("stale") == "true"  # the overview's "not synced recently"
+    if stale:
+        accounts = not_synced_recently(accounts, now=timezone.now())
+    page, query = page_of(request, accounts, per_page=ACCOUNTS_PER_PAGE)
     return render(request, "governance/aws_accounts.html",
                   {"rows": accounts_with_runs(page.object_list), "form": form, "page": page,
-                   "query": query}, status=400 if form.errors else 200)
+                   "query": query, "stale": stale}, status=400 if form.errors else 200)
 
 
 @security_required

@@ -88,7 +88,7 @@ def _tile_links(person) -> dict[str, str]:
         else f"{reverse('inventory')}?finding=NO_PURPOSE",
         "no_trail": f"{reverse('inventory')}?finding=NO_AUDIT_TRAIL&sort=account",
         "pending": f"{reverse('exceptions')}?tab=awaiting",
-        "bad_accounts": reverse("aws-accounts"),
+        "bad_accounts": f"{reverse('aws-accounts')}?stale=true",
         **{s.value: _keys(severity=s.value) for s in SHOWN_SEVERITIES},
     }
 

@@ -88,12 +88,14 @@ def test_every_overview_tile_is_the_length_of_the_list_it_links_to(client, peopl
     shown = {name for _, name, _ in tiles}
     assert {"severity-critical", "severity-high", "severity-medium", "tile-active",
             "tile-compliant", "tile-overdue", "tile-gaps", "tile-pending"} <= shown
+    if persona == "security":
+        assert {"tile-no-trail", "tile-bad-accounts"} <= shown
+    excepted = re.search(r'<a href="([^"]+)"><span data-testid="tile-excepted">(\d+)<', html)
+    assert rows_behind(client, excepted.group(1)) == int(excepted.group(2))
     for href, name, number in tiles:
         if name == "tile-no-trail":  # accounts, not keys: the accounts its keys are in
             assert len(account_names_behind(client, href)) == int(number) == 1
             continue
-        if name.startswith("value") or "accounts" in href:
-            continue  # not synced recently: the accounts page, not a count of keys
         assert rows_behind(client, href) == int(number), (name, href)
 
 
@@ -173,6 +175,25 @@ def test_rotation_page_totals_and_rows_agree_with_the_overview(client, people, w
     link = re.search(r'<a href="([^"]+)"><strong data-testid="rotation-overdue">(\d+)<',
                      html)
     assert rows_behind(client, link.group(1)) == int(link.group(2))
+
+
+def test_accounts_page_counts_its_keys_and_the_accounts_not_synced(client, people, world):
+    """Each account's active keys are its inventory list; one account synced just now is
+    not among those "not synced recently"."""
+    from governance.models import AwsAccount
+
+    AwsAccount.objects.filter(name="payments").update(last_synced_at=timezone.now())
+    client.force_login(people["security"])
+    html = client.get(reverse("aws-accounts")).content.decode()
+    cells = re.findall(r'<a href="([^"]+)" data-testid="account-active-keys">(\d+)</a>', html)
+
+    assert sorted(int(n) for _, n in cells) == [3, len(EDGE_AGES) + 3]
+    for href, number in cells:
+        assert rows_behind(client, href) == int(number)
+    tiles = client.get(reverse("overview")).context["tiles"]
+    stale = client.get(reverse("aws-accounts"), {"stale": "true"})
+    assert tiles["bad_accounts"] == stale.context["page"].paginator.count == 1
+    assert [account.name for account, _run in stale.context["rows"]] == ["legacy"]
 
 
 def test_gaps_page_count_is_its_rows_and_the_overview_tile(client, people, world):
