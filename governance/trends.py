@@ -1,9 +1,9 @@
 """The daily snapshot behind trend charts: counts per account and dimension, kept for years.
 
 Taken from the summary columns the evaluation maintains, with a handful of grouped queries,
-so the overview never scans every key to draw a trend; the overview also draws its
-per-account and per-element charts from the latest snapshot when it is recent (the reading
-side is ``governance.selectors.overview``).
+so the overview never scans every key to draw a trend (the reading side is
+``governance.selectors.overview.compliance_trend``; its other charts count keys live, so
+that each bar is the inventory list it links to).
 """
 
 from collections import defaultdict
