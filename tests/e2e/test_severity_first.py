@@ -22,6 +22,13 @@ def test_overview_leads_with_severity_and_a_tile_opens_exactly_its_keys(demo, si
     high = int(page.get_by_test_id("severity-high").inner_text())
     assert high > 0  # the demo has overdue keys at least
 
+    # a bar is a link: the age chart's first bar opens the keys of that age
+    page.evaluate("""() => { const chart = Chart.getChart(
+        document.querySelector('canvas[data-chart=age-chart]'));
+        chart.options.onClick(null, [{datasetIndex: 0, index: 0}]); }""")
+    page.wait_for_url(re.compile(r".*/keys/\?status=Active&age=0-30$"))
+    security.goto(reverse("overview"))
+
     page.locator("[data-tile=severity-high]").click()
     page.wait_for_url(re.compile(r".*/keys/\?.*severity=high"))
     shown = page.get_by_test_id("key-count").inner_text()
