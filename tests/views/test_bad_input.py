@@ -36,13 +36,14 @@ PAGES = [
     ("ownership-gaps", [], ["page", "gap"]),
     ("rotation", [], ["page", "account"]),
     ("exceptions", [], ["page", "tab", "status"]),
-    ("audit-log", [], ["page", "action", "actor", "q"]),
+    ("audit-log", [], ["page", "action", "actor", "q", "since", "until"]),
+    ("audit-log-export", [], ["action", "q", "since", "until"]),
     ("aws-accounts", [], ["page"]),
     ("api-tokens", [], ["page"]),
 ]
 API_LISTS = {
-    "/api/v1/keys/": ["q", "owner", "sort", "account", "removed", "compliance"],
-    "/api/v1/findings/": ["key", "code", "open", "severity"],
+    "/api/v1/keys/": ["q", "owner", "sort", "account", "account_id", "removed", "compliance"],
+    "/api/v1/findings/": ["key", "account_id", "code", "open", "severity"],
     "/api/v1/exceptions/": ["key", "status", "awaiting", "mine"],
     "/api/v1/accounts/": ["enabled", "source"],
     "/api/v1/sync-runs/": ["account", "status", "trigger"],
