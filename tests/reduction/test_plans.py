@@ -148,15 +148,14 @@ def test_the_sync_that_sees_the_key_deleted_closes_its_plan(aws, people, registe
     plan = plan_advance(actor=people["owner"], plan=plan, state=State.REPLACED)
     assert plans_close_for_deleted_keys(account=account) == 0
     iam.delete_access_key(UserName="jane", AccessKeyId=key_id)
-    run = sync_account(account=account, full_listing=True).run
+
+    run = sync_account(account=account, full_listing=True).run  # closes it, in its transaction
+
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-
-    closed = plans_close_for_deleted_keys(account=account)
-
     plan.refresh_from_db()
     other.refresh_from_db()
-    assert closed == 1
     assert plan.state == State.DONE and plan.done_at is not None
+    assert run.started_at <= plan.done_at <= run.finished_at
     assert other.state == State.PLANNED  # its key is still in AWS
     event = AuditEvent.objects.get(action="plan.done")
     assert event.actor is None and event.actor_label == "system"
