@@ -31,6 +31,8 @@ SECTIONS = [
     ("load", "50 concurrent sessions for 60 s against gunicorn and Postgres"),
     ("trail_read", "usage evidence: CloudTrail log files read per worker process, memory, "
                    "incremental cost"),
+    ("live_changes", "live changes: event on the queue to key in the inventory, p50/p95 over "
+                     "1,000 events; AWS calls per event"),
 ]
 
 

@@ -104,5 +104,7 @@ def parse(body: str) -> Change | None:
         user = identity.get("userName") if identity.get("type") == "IAMUser" else None
     names = [_name(user, "userName")]
     if event_name == "UpdateUser" and params.get("newUserName") is not None:
-        names.append(_name(params.get("newUserName"), "newUserName"))
+        # The new name first: the stored user is found by its id and renamed; the old name
+        # then names no one. Read the other way, the user would look deleted and reappear.
+        names.insert(0, _name(params.get("newUserName"), "newUserName"))
     return Change(**change, user_names=tuple(names))

@@ -15,7 +15,6 @@ a repeated event finds nothing to write.
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,10 +22,8 @@ from django.utils import timezone
 from .aws.session import AccountSession, session_for
 from .aws.snapshots import KeySnapshot
 from .aws.user_reader import UserReader
-from .evaluation import evaluate_keys
 from .models import AccessKey, AwsAccount, IamUser
 from .reconcile import ReconcileCounts, reconcile_user
-from .signals import findings_opened
 
 log = logging.getLogger("keyledger.live")
 
@@ -61,6 +58,10 @@ class Sessions:
     def __init__(self):
         self._sessions: dict[str, tuple[tuple[str, str], AccountSession]] = {}
 
+    def holds(self, account: AwsAccount) -> bool:
+        cached = self._sessions.get(account.account_id)
+        return cached is not None and cached[0] == (account.role_arn, account.external_id)
+
     def get(self, account: AwsAccount) -> AccountSession:
         identity = (account.role_arn, account.external_id)
         cached = self._sessions.get(account.account_id)
@@ -91,8 +92,9 @@ def refresh(*, account_id: str, user_names: tuple[str, ...] = (), group_name: st
     from .sync import DatabaseManagedPolicyStore
 
     account = governed_account(account_id)
+    known = sessions.holds(account)
     session = sessions.get(account)
-    before = Counter(session.calls)
+    before = Counter(session.calls) if known else Counter()  # a new one counts its AssumeRole
     reader = UserReader(session, DatabaseManagedPolicyStore())
     outcome = RefreshOutcome()
     names = list(user_names)
@@ -108,6 +110,8 @@ def refresh(*, account_id: str, user_names: tuple[str, ...] = (), group_name: st
 
 def _refresh_user(account: AwsAccount, reader: UserReader, name: str, *,
                   keys_only: bool) -> ReconcileCounts:
+    from .sync import evaluate_and_announce
+
     stored_user = (IamUser.objects.filter(account=account, name=name, removed_at__isnull=True)
                    .first())
     user = None
@@ -122,12 +126,9 @@ def _refresh_user(account: AwsAccount, reader: UserReader, name: str, *,
     now = timezone.now()
     with transaction.atomic():
         counts = reconcile_user(account=account, name=name, user=user, keys=keys, now=now)
-        evaluation = evaluate_keys(
-            keys=AccessKey.objects.filter(account=account, user__name=name), now=now)
-        if evaluation.opened_by_code:  # as a sync announces them (notifications)
-            transaction.on_commit(partial(
-                findings_opened.send, sender=AwsAccount, account=account,
-                codes=frozenset(evaluation.opened_by_code)), robust=True)
+        evaluate_and_announce(
+            account=account, keys=AccessKey.objects.filter(account=account, user__name=name),
+            now=now)
     return counts
 
 

@@ -40,7 +40,7 @@ from .aws.errors import CollectionError
 from .aws.oidc_providers import oidc_providers
 from .aws.session import session_for
 from .aws.snapshots import KeySnapshot
-from .evaluation import evaluate_keys
+from .evaluation import EvaluationResult, evaluate_keys
 from .models import (
     AccessKey,
     AwsAccount,
@@ -168,6 +168,19 @@ def stored_keys(account: AwsAccount) -> dict[str, tuple[KeySnapshot, ...]]:
     return {user_id: tuple(keys) for user_id, keys in by_user.items()}
 
 
+def evaluate_and_announce(*, account: AwsAccount, keys, now) -> EvaluationResult:
+    """Re-evaluate ``keys`` of ``account`` after a write from AWS and, once that commits,
+    announce the findings it opened (notifications: critical ones go out at once). The
+    account sync and the live refresh of one user (``governance.live``) both end with it, so
+    they judge and tell alike. Call inside the transaction that wrote."""
+    evaluation = evaluate_keys(keys=keys, now=now)
+    if evaluation.opened_by_code:
+        transaction.on_commit(partial(
+            findings_opened.send, sender=AwsAccount, account=account,
+            codes=frozenset(evaluation.opened_by_code)), robust=True)
+    return evaluation
+
+
 def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
                  full_listing: bool = False) -> SyncOutcome:
     """Sync one account now, in this process. Raises SyncAlreadyRunning if it is busy.
@@ -205,12 +218,9 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
             counts = reconcile_account(account=account, snapshot=snapshot, now=now, sync_run=run)
             plans_close_for_deleted_keys(account=account, now=now)
             oidc_providers_store(account=account, providers=providers, now=now)
-            evaluation = evaluate_keys(keys=AccessKey.objects.filter(account=account), now=now)
+            evaluate_and_announce(account=account,
+                                  keys=AccessKey.objects.filter(account=account), now=now)
             run.succeed(counts=counts, calls=calls)
-            if evaluation.opened_by_code:  # e.g. notifications: critical ones go out at once
-                transaction.on_commit(partial(
-                    findings_opened.send, sender=AwsAccount, account=account,
-                    codes=frozenset(evaluation.opened_by_code)), robust=True)
             bookkeeping = {"last_synced_at": run.finished_at}
             if snapshot.full_listing:  # as of the start: later changes await the next one
                 bookkeeping["keys_listed_at"] = run.started_at

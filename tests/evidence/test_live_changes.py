@@ -241,6 +241,22 @@ def test_a_deleted_user_takes_its_keys_with_it(queue):
     assert AccessKey.objects.get(access_key_id=key_id).removed_at is not None
 
 
+def test_a_renamed_user_keeps_its_keys(queue):
+    queue.iam.create_user(UserName="old-name")
+    key_id = queue.iam.create_access_key(UserName="old-name")["AccessKey"]["AccessKeyId"]
+    queue.put("CreateAccessKey", params={"userName": "old-name"})
+    consume()
+    queue.iam.update_user(UserName="old-name", NewUserName="new-name")
+    queue.put("UpdateUser", params={"userName": "old-name", "newUserName": "new-name"})
+
+    consume()
+
+    key = AccessKey.objects.get(access_key_id=key_id)
+    assert key.user.name == "new-name" and key.removed_at is None
+    assert list(key.events.values_list("kind", flat=True)) == [AccessKeyEvent.Kind.APPEARED]
+    assert IamUser.objects.count() == 1
+
+
 def test_malformed_failed_and_unknown_account_events_are_dropped_not_retried(queue):
     queue.sqs.send_message(QueueUrl=queue.url, MessageBody="not json")
     queue.sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps({"source": "aws.s3"}))

@@ -29,4 +29,5 @@ class Command(BaseCommand):
         stats = consumer.run(once=once)
         self.stdout.write(f"{stats.received} received, {stats.handled} handled, "
                           f"{stats.dropped} dropped, {stats.failed} left for a retry, "
-                          f"{sum(stats.calls.values())} AWS calls")
+                          f"{sum(stats.calls.values())} AWS calls: "
+                          + ", ".join(f"{action}={n}" for action, n in sorted(stats.calls.items())))
