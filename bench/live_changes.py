@@ -240,9 +240,11 @@ def _fragment(args, drained: dict, fresh: dict) -> str:
         f"| owner resolved by tag / asked to register (open `NO_PURPOSE`) | {fresh['owned']} / "
         f"{fresh['asked']} of {fresh['stored']} |",
         "",
-        "Freshness is bounded by one refresh (two IAM calls and one user's evaluation) plus "
-        "the long poll's pick-up; a backlog adds its queueing time, which more consumer "
-        "processes on the same queue divide.",
+        "Freshness is one refresh (two IAM calls and one user's evaluation) plus the long "
+        "poll's pick-up; a backlog adds its queueing time, which more consumer processes on "
+        "the same queue divide. The tail (p95, max) holds each account's first event, which "
+        "assumes the role and builds the clients, and whatever else the machine ran: the "
+        "moto server shares this process with the producer.",
         "",
     ])
 
