@@ -179,6 +179,8 @@ class ExceptionFilter(filters.FilterSet):
     awaiting = filters.ChoiceFilter(choices=YES_NO, method="by_awaiting",
                                     label="Awaiting my decision")
     mine = filters.ChoiceFilter(choices=YES_NO, method="by_mine", label="Requested by me")
+    requester = filters.CharFilter(field_name="requested_by__email", lookup_expr="iexact",
+                                   max_length=254, label="Requested by (e-mail)")
 
     class Meta:
         model = ExceptionRequest
