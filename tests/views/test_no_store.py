@@ -130,6 +130,12 @@ def requests(ids: dict) -> dict[str, list[tuple]]:
                   ("admin", "get", "/admin/governance/accesskey/", None),
                   ("admin", "get", f"/admin/governance/accesskey/{key}/change/", None),
                   (None, "get", "/admin/", None)],
+        "oidc-sign-in": [(None, "get", url("oidc-sign-in"), None)],
+        "oidc-callback": [(None, "get", url("oidc-callback") + "?state=forged&code=x", None)],
+        "oidc-signed-out": [(None, "get", url("oidc-signed-out"), None)],
+        "scim-root": [(None, "get", url("scim-root"), None)],
+        "scim": [(None, "get", url("scim", "Users"), None),
+                 (None, "get", url("scim", "ServiceProviderConfig"), None)],
         "not-found": [("security", "get", "/no-such-page/", None),
                       ("security", "get", "/api/v1/keys/999999/", None)],
     }
