@@ -95,7 +95,7 @@ def group_resource(group: DjangoGroup) -> Group:
     members = [Member.model_validate({"value": str(p.pk), "$ref": f"Users/{p.pk}",
                                       "type": Member.Type.user})
                for p in group.user_set.all() if _visible(p)]
-    link = group.directory  # type: ignore[attr-defined]  # the reverse one-to-one
+    link = group.directory  # the reverse one-to-one
     resource = Group(id=str(group.pk), display_name=group.name,
                      external_id=link.external_id or None, members=members or None)
     return _with_meta(resource, "Group", link.created_at, link.updated_at)
