@@ -47,6 +47,25 @@ def token_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def token_issue(model, *, actor, kind: str, prefix: str, name: str, days: int, **fields):
+    """Make a hashed, expiring token row of ``model`` (an API or a SCIM token) and audit it as
+    ``<kind>_token.create``; returns the row and the secret, which exists nowhere else.
+
+    One place decides how a secret is made (256 random bits after ``prefix``), what is kept
+    (its digest and a clear prefix) and what the audit says (never the secret)."""
+    secret = prefix + secrets.token_urlsafe(32)
+    now = timezone.now()
+    token = model.objects.create(
+        name=name[:100], prefix=secret[:len(prefix) + 8], digest=token_digest(secret),
+        created_at=now, expires_at=now + timedelta(days=days), **fields)
+    audit(actor=actor, action=f"{kind.lower()}_token.create", obj=token,
+          summary=f"created {kind} token {token.name!r} ({token.prefix}…), "
+                  f"expires {token.expires_at:%Y-%m-%d}",
+          after={"name": token.name, "prefix": token.prefix,
+                 "expires_at": token.expires_at.isoformat()})
+    return token, secret
+
+
 @transaction.atomic
 def api_token_create(*, actor, name: str, days: int) -> tuple[ApiToken, str]:
     """A new token for ``actor`` and its secret, which exists nowhere else: show it once."""
@@ -57,17 +76,8 @@ def api_token_create(*, actor, name: str, days: int) -> tuple[ApiToken, str]:
         raise GovernanceError("give the token a name")
     if not 1 <= days <= max_days():
         raise GovernanceError(f"a token lasts between 1 and {max_days()} days")
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    now = timezone.now()
-    token = ApiToken.objects.create(
-        person=actor, name=name[:100], prefix=secret[:PREFIX_LENGTH],
-        digest=token_digest(secret), created_at=now, expires_at=now + timedelta(days=days))
-    audit(actor=actor, action="api_token.create", obj=token,
-          summary=f"created API token {token.name!r} ({token.prefix}…), "
-                  f"expires {token.expires_at:%Y-%m-%d}",
-          after={"name": token.name, "prefix": token.prefix,
-                 "expires_at": token.expires_at.isoformat()})
-    return token, secret
+    return token_issue(ApiToken, actor=actor, kind="API", prefix=TOKEN_PREFIX, name=name,
+                       days=days, person=actor)
 
 
 @transaction.atomic

@@ -32,7 +32,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.section import section_parser
+from bench.section import django_in_process, empty_database, section_parser
 
 BENCH_DB = "keyledger_bench_live"
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,25 +40,8 @@ OWNER = "owner@example.com"
 QUEUE = "keyledger-iam-changes"
 
 
-def _prepare_database(base_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{base_url}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return f"{base_url}/{BENCH_DB}"
 
 
-def _setup(environment: dict[str, str]) -> None:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID", "CELERY_BROKER_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(environment)
-    import logging
-
-    import django
-
-    django.setup()
-    logging.getLogger("keyledger").setLevel(logging.WARNING)
 
 
 def _event_pattern() -> dict:
@@ -265,12 +248,13 @@ def main() -> int:
     from demo.emulator import EmulatedAws
 
     emulator = EmulatedAws().start()
-    environment = {"DATABASE_URL": _prepare_database(args.postgres), "SECRET_KEY": "bench-only",
+    database_url = empty_database(args.postgres, BENCH_DB)
+    environment = {"DATABASE_URL": database_url, "SECRET_KEY": "bench-only",
                    "DJANGO_SETTINGS_MODULE": "config.settings", "AWS_ENDPOINT_URL": emulator.url,
                    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                    "AWS_DEFAULT_REGION": "us-east-1", "KEYLEDGER_LOG_LEVEL": "WARNING",
                    "KEYLEDGER_EVENTS_WAIT_SECONDS": "2"}
-    _setup(environment)
+    django_in_process(environment)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

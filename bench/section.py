@@ -1,6 +1,7 @@
 """What every benchmark section shares: the command line ``python -m bench`` calls it with."""
 
 import argparse
+import os
 from pathlib import Path
 
 
@@ -14,3 +15,28 @@ def section_parser(doc: str | None, *, quick_help: str = "small sizes, to try th
                         help="write the Markdown fragment here")
     parser.add_argument("--quick", action="store_true", help=quick_help)
     return parser
+
+
+def empty_database(base_url: str, name: str) -> str:
+    """Drop and create scratch database ``name`` on the server at ``base_url``; its URL."""
+    import psycopg
+
+    with psycopg.connect(f"{base_url}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{base_url}/{name}"
+
+
+def django_in_process(environment: dict[str, str]) -> None:
+    """Django in this process with ``environment`` and nothing inherited that would send a
+    section to real AWS or a broker (a profile, a session token, a broker URL); Keyledger's
+    own log quiet but for warnings, so the section's output stays readable."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID", "CELERY_BROKER_URL"):
+        os.environ.pop(name, None)
+    os.environ.update(environment)
+    import logging
+
+    import django
+
+    django.setup()
+    logging.getLogger("keyledger").setLevel(logging.WARNING)

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bench.section import section_parser
+from bench.section import empty_database, section_parser
 
 BENCH_DB = "keyledger_bench_sync"
 WORKERS = (1, 4, 8)
@@ -68,13 +68,6 @@ class Round:
         return [c for c in self.costs if c.status != "succeeded"]
 
 
-def _prepare_database(base_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{base_url}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return f"{base_url}/{BENCH_DB}"
 
 
 def _setup_django(database_url: str) -> None:
@@ -368,7 +361,7 @@ def main() -> int:
     args.accounts = args.accounts or (3 if args.quick else 20)
     args.users = args.users or (30 if args.quick else 300)
 
-    _setup_django(_prepare_database(args.postgres))
+    _setup_django(empty_database(args.postgres, BENCH_DB))
     from moto import mock_aws
 
     from bench.latency import aws_latency

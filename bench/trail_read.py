@@ -31,7 +31,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from bench.section import section_parser
+from bench.section import django_in_process, empty_database, section_parser
 
 BENCH_DB = "keyledger_bench_trail"
 WORKERS = (1, 2, 4)
@@ -60,26 +60,8 @@ def _environment(database_url: str, endpoint: str, batch: int) -> dict[str, str]
             "KEYLEDGER_TRAIL_BATCH_OBJECTS": str(batch)}
 
 
-def _setup(environment: dict[str, str]) -> None:
-    """Django in this process, against the scratch database and the moto server."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID", "CELERY_BROKER_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(environment)
-    import logging
-
-    import django
-
-    django.setup()
-    logging.getLogger("keyledger").setLevel(logging.WARNING)
 
 
-def _prepare_database(base_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{base_url}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return f"{base_url}/{BENCH_DB}"
 
 
 # -- generating the organization's logs ----------------------------------------------------------
@@ -173,7 +155,7 @@ def throughput(keys: list[str], workers: int, environment: dict, batch: int) -> 
     connections.close_all()
     batches = [keys[i:i + batch] for i in range(0, len(keys), batch)]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_setup,
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=django_in_process,
                              initargs=(environment,)) as pool:
         list(pool.map(_worker_ready, range(workers)))
         started = time.perf_counter()
@@ -188,7 +170,7 @@ def throughput(keys: list[str], workers: int, environment: dict, batch: int) -> 
 
 def _peak_memory(key: str, environment: dict) -> tuple[float, float, int]:
     """(peak MB streamed, peak MB loaded whole, events) for one file, in a fresh process."""
-    _setup(environment)
+    django_in_process(environment)
     import tracemalloc
 
     from django.conf import settings
@@ -369,8 +351,8 @@ def main() -> int:
     from demo.emulator import EmulatedAws
 
     emulator = EmulatedAws().start()
-    environment = _environment(_prepare_database(args.postgres), emulator.url, args.batch)
-    _setup(environment)
+    environment = _environment(empty_database(args.postgres, BENCH_DB), emulator.url, args.batch)
+    django_in_process(environment)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

@@ -6,15 +6,12 @@ token never opens it."""
 import hmac
 import logging
 import re
-import secrets
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.tokens import LAST_USED_RESOLUTION, token_digest
-from core.audit import audit
+from accounts.tokens import LAST_USED_RESOLUTION, token_digest, token_issue
 from core.errors import GovernanceError
 
 from .models import ScimToken
@@ -32,17 +29,8 @@ def scim_token_create(*, actor=None, name: str, days: int) -> tuple[ScimToken, s
     limit = settings.KEYLEDGER_SCIM_TOKEN_MAX_DAYS
     if not 1 <= days <= limit:
         raise GovernanceError(f"a SCIM token lasts between 1 and {limit} days")
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    now = timezone.now()
-    token = ScimToken.objects.create(name=name[:100], prefix=secret[:PREFIX_LENGTH],
-                                     digest=token_digest(secret), created_at=now,
-                                     expires_at=now + timedelta(days=days))
-    audit(actor=actor, action="scim_token.create", obj=token,
-          summary=f"created SCIM token {token.name!r} ({token.prefix}…), "
-                  f"expires {token.expires_at:%Y-%m-%d}",
-          after={"name": token.name, "prefix": token.prefix,
-                 "expires_at": token.expires_at.isoformat()})
-    return token, secret
+    return token_issue(ScimToken, actor=actor, kind="SCIM", prefix=TOKEN_PREFIX, name=name,
+                       days=days)
 
 
 def scim_token_for_header(header: str | None) -> ScimToken | None:
