@@ -204,7 +204,7 @@ def _claim(reads: list[ObjectRead]) -> set[str]:
     now = timezone.now()
     rows: list[str] = []
     params: list[Any] = []
-    for read in reads:
+    for read in sorted(reads, key=lambda read: read.log.key):  # one order: no deadlock
         status = TrailObject.Status.MALFORMED if read.malformed else TrailObject.Status.READ
         rows.append("(" + ", ".join(["%s"] * len(columns)) + ")")
         params += [read.log.key, read.log.account_id, read.log.region, read.log.day,
@@ -224,7 +224,10 @@ def _locked(model: type[M], fields: list[str], wanted: set[tuple],
     """The rows of ``model`` named by ``wanted`` (tuples of ``fields``), created empty where
     missing, locked for this transaction in a fixed order (no deadlock between workers)."""
     manager = model._default_manager
-    manager.bulk_create([defaults(where) for where in wanted], ignore_conflicts=True)
+    # Inserted in sorted order too: two workers inserting overlapping rows in different
+    # orders wait on each other's uncommitted index entries (a deadlock seen at 2 processes
+    # in `bench.trail_read`); in one order, the second simply waits for the first.
+    manager.bulk_create([defaults(where) for where in sorted(wanted)], ignore_conflicts=True)
     filters = {f"{name}__in": {where[i] for where in wanted} for i, name in enumerate(fields)}
     rows = manager.select_for_update().filter(**filters).order_by(*fields, "pk")
     found: dict[tuple, M] = {}
