@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import cast
 
 SOURCE_KEYS = frozenset({"aws:sourceip", "aws:sourcevpce", "aws:sourcevpc", "aws:vpcsourceip"})
 IP_KEYS = frozenset({"aws:sourceip", "aws:vpcsourceip"})
@@ -102,13 +101,13 @@ def _covers_every_address(values: tuple[str, ...]) -> str:
             networks.append(ipaddress.ip_network(value.strip(), strict=False))
         except ValueError:
             continue
-    for version, family in ((4, "IPv4"), (6, "IPv6")):
-        # One family per list, by the version filter, which the stubs' constrained type
-        # variable cannot see: IPv4Network stands for "this one family".
-        mine = cast("list[ipaddress.IPv4Network]",
-                    [n for n in networks if n.version == version])
-        if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(mine)):
-            return family
+    # One list per family: collapse_addresses takes networks of one family only.
+    v4 = [n for n in networks if isinstance(n, ipaddress.IPv4Network)]
+    v6 = [n for n in networks if isinstance(n, ipaddress.IPv6Network)]
+    if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(v4)):
+        return "IPv4"
+    if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(v6)):
+        return "IPv6"
     return ""
 
 
