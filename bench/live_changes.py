@@ -32,7 +32,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.section import django_in_process, empty_database, section_parser
+from bench.section import django_in_process, empty_database, section_parser, write_fragment
 
 BENCH_DB = "keyledger_bench_live"
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,10 +267,7 @@ def main() -> int:
     print(f"freshness: {fresh}", flush=True)
     emulator.stop()
     fragment = _fragment(args, drained, fresh)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(fragment)
-    print(fragment)
+    write_fragment(args.out, fragment)
     return 0
 
 

@@ -40,3 +40,11 @@ def django_in_process(environment: dict[str, str]) -> None:
 
     django.setup()
     logging.getLogger("keyledger").setLevel(logging.WARNING)
+
+
+def write_fragment(out: Path | None, fragment: str) -> None:
+    """Write the section's Markdown fragment to ``out`` (when given) and show it."""
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(fragment)
+    print(fragment)

@@ -31,7 +31,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from bench.section import django_in_process, empty_database, section_parser
+from bench.section import django_in_process, empty_database, section_parser, write_fragment
 
 BENCH_DB = "keyledger_bench_trail"
 WORKERS = (1, 2, 4)
@@ -386,10 +386,7 @@ def main() -> int:
     memory = memory_by_size(s3, sizes, environment, yesterday)
     emulator.stop()
     fragment = _fragment(args, generated, rounds, memory, increments)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(fragment)
-    print(fragment)
+    write_fragment(args.out, fragment)
     return 0
 
 
