@@ -631,6 +631,10 @@ class Registration(models.Model):
                                    help_text="Why STS / IAM Roles Anywhere cannot serve.")
     source_restriction = models.CharField(max_length=500,
                                           help_text="Declared source (IP ranges, VPC endpoint).")
+    # Structured form of the declared source (``governance.sources``): canonical CIDRs,
+    # ``vpc-`` and ``vpce-`` ids. ``UNEXPECTED_SOURCE`` compares CloudTrail's addresses with
+    # it; empty means nothing declared (no finding: ``NO_PURPOSE`` covers an unregistered key).
+    declared_sources = models.JSONField(default=list, blank=True)
     rotation_procedure = models.TextField(max_length=2000)
     deactivation_contact = models.CharField(max_length=300,
                                             help_text="Who can deactivate it in an incident.")
