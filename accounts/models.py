@@ -98,15 +98,15 @@ class Person(AbstractBaseUser, PermissionsMixin):
         return self.has_role(Role.MANAGER)
 
 
-class ApiToken(models.Model):
-    """A personal API token: the person's own access, for scripts, until it expires.
+class HashedToken(models.Model):
+    """A bearer secret kept only as a sha256 digest, shown once at creation, expiring.
 
-    Only a sha256 digest of the secret is stored; the secret is shown once, at creation.
     ``prefix`` (the first characters of the secret) is not secret: it tells tokens apart on
-    the page and narrows the lookup before the constant-time digest comparison.
+    a page and narrows the lookup before the constant-time digest comparison
+    (``accounts.tokens``). Personal API tokens and SCIM tokens differ only in what they open
+    and whom they belong to, so the fields and the lifecycle live here once.
     """
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, help_text="What the token is for.")
     prefix = models.CharField(max_length=16, db_index=True)
     digest = models.CharField(max_length=64, unique=True, help_text="sha256 of the secret")
@@ -115,14 +115,9 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-id"]
-        verbose_name = "API token"
-        constraints = [
-            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("created_at")),
-                                   name="api_token_expires_after_creation"),
-        ]
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
@@ -132,3 +127,16 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if self.expires_at <= now else "active"
+
+
+class ApiToken(HashedToken):
+    """A personal API token: the person's own access, for scripts, until it expires."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="api_tokens")
+
+    class Meta(HashedToken.Meta):
+        verbose_name = "API token"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("created_at")),
+                                   name="api_token_expires_after_creation"),
+        ]

@@ -10,6 +10,8 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models.functions import Lower
 
+from accounts.models import HashedToken
+
 
 class DirectoryPerson(models.Model):
     """A person as the directory provisions them. ``deleted_at``: the provider deleted the
@@ -54,24 +56,12 @@ class DirectoryGroup(models.Model):
         return f"directory group {self.group_id}"
 
 
-class ScimToken(models.Model):
+class ScimToken(HashedToken):
     """A bearer token for the provider's SCIM client: like a personal API token (hashed,
     expiring, shown once; ``accounts.tokens``) but it opens /scim/v2/ only, and belongs to no
     person."""
 
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, db_index=True)
-    digest = models.CharField(max_length=64, unique=True, help_text="sha256 of the secret")
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(HashedToken.Meta):
         constraints = [models.CheckConstraint(
             condition=models.Q(expires_at__gt=models.F("created_at")),
             name="scim_token_expires_after_creation")]
-
-    def __str__(self):
-        return f"{self.name} ({self.prefix}…)"
