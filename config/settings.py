@@ -282,6 +282,10 @@ KEYLEDGER_ROTATION_WARNING_DAYS = env_int("KEYLEDGER_ROTATION_WARNING_DAYS", 14,
 KEYLEDGER_UNUSED_DAYS = env_int("KEYLEDGER_UNUSED_DAYS", 45, minimum=1)
 KEYLEDGER_PURPOSE_REVIEW_DAYS = env_int("KEYLEDGER_PURPOSE_REVIEW_DAYS", 180, minimum=1)
 KEYLEDGER_EXCEPTION_MAX_DAYS = env_int("KEYLEDGER_EXCEPTION_MAX_DAYS", 90, minimum=1)
+# Who decides issuance requests (a new key, before it exists): "security" (the team) or
+# "manager" (the requester's manager or the security team, as exceptions are decided).
+KEYLEDGER_ISSUANCE_APPROVERS = env_choice("KEYLEDGER_ISSUANCE_APPROVERS", "security",
+                                          ("security", "manager"))
 KEYLEDGER_SNAPSHOT_RETENTION_DAYS = env_int("KEYLEDGER_SNAPSHOT_RETENTION_DAYS", 800, minimum=400)
 KEYLEDGER_OWNER_TAG_KEYS = env_list("KEYLEDGER_OWNER_TAG_KEYS",
                                     ["owner", "Owner", "owner-email", "OwnerEmail"])
@@ -335,6 +339,10 @@ KEYLEDGER_TRAIL_KMS_KEY_ID = env_str("KEYLEDGER_TRAIL_KMS_KEY_ID", "").strip()
 KEYLEDGER_EVIDENCE_DAYS = env_int("KEYLEDGER_EVIDENCE_DAYS", 30, minimum=1, maximum=366)
 KEYLEDGER_EVIDENCE_RETENTION_DAYS = env_int("KEYLEDGER_EVIDENCE_RETENTION_DAYS", 400,
                                             minimum=KEYLEDGER_EVIDENCE_DAYS)
+# A key used in one day from more distinct addresses (AWS services acting for it aside) or
+# user agents than these is flagged on its page as possibly shared (one key per purpose).
+KEYLEDGER_SHARED_ADDRESSES_PER_DAY = env_int("KEYLEDGER_SHARED_ADDRESSES_PER_DAY", 5, minimum=1)
+KEYLEDGER_SHARED_AGENTS_PER_DAY = env_int("KEYLEDGER_SHARED_AGENTS_PER_DAY", 5, minimum=1)
 # Objects per read task: the unit fanned out over the workers (docs/DEPLOYMENT.md).
 KEYLEDGER_TRAIL_BATCH_OBJECTS = env_int("KEYLEDGER_TRAIL_BATCH_OBJECTS", 50, minimum=1,
                                         maximum=1000)
@@ -439,3 +447,6 @@ if KEYLEDGER_IDENTITY_CENTER_INSTANCE_ARN and not KEYLEDGER_IDENTITY_CENTER_INST
         f"KEYLEDGER_IDENTITY_CENTER_INSTANCE_ARN={KEYLEDGER_IDENTITY_CENTER_INSTANCE_ARN!r} "
         "must be an instance ARN (arn:aws:sso:::instance/ssoins-...), or unset to discover it.")
 INSTALLED_APPS += ["reduction"]
+# An overdue migration plan is reminded to its owner at most once in this many days.
+KEYLEDGER_PLAN_REMINDER_DAYS = env_int("KEYLEDGER_PLAN_REMINDER_DAYS", 7, minimum=1,
+                                       maximum=90)

@@ -26,6 +26,9 @@ class Kind(models.TextChoices):
     KEY_EXPOSED = "key_exposed", "Key exposed"
     MANAGER_DIGEST = "manager_digest", "Manager digest"
     SECURITY_SUMMARY = "security_summary", "Security weekly summary"
+    ISSUANCE_REQUESTED = "issuance_requested", "Issuance request awaiting decision"
+    ISSUANCE_DECIDED = "issuance_decided", "Issuance request decided"
+    KEY_WITHOUT_REQUEST = "key_without_request", "Key issued without a request"
 
 
 class Channel(models.TextChoices):

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from governance.models import AccessKey, AwsAccount
+from governance.models import AccessKey, AwsAccount, ExceptionRequestQuerySet, PurposeCategory
 from governance.way_out import Path
 
 PATH_CHOICES = [(Path.IAM_ROLE.value, "IAM role"),
@@ -143,3 +143,103 @@ class OidcProviderListing(models.Model):
     @property
     def issuers(self) -> tuple[str, ...]:
         return tuple(sorted(p["url"] for p in self.providers))
+
+
+class IssuanceRequestQuerySet(models.QuerySet):
+    def visible_to(self, person) -> "IssuanceRequestQuerySet":
+        """Security sees every request; others see the ones they made or may decide."""
+        if not (person and person.is_authenticated and person.is_active):
+            return self.none()
+        if person.is_security:
+            return self
+        if settings.KEYLEDGER_ISSUANCE_APPROVERS == "manager":
+            return self.filter(Q(requested_by=person)
+                               | ExceptionRequestQuerySet._decidable_q(person))
+        return self.filter(requested_by=person)
+
+    def awaiting_decision_by(self, person) -> "IssuanceRequestQuerySet":
+        """Pending requests ``person`` may decide: never their own; the security team's, or
+        (setting ``manager``) also those exception rules give them (``_decidable_q``)."""
+        if not (person and person.is_authenticated and person.is_active):
+            return self.none()
+        pending = self.filter(state=IssuanceRequest.State.REQUESTED).exclude(requested_by=person)
+        if person.is_security:
+            return pending
+        if settings.KEYLEDGER_ISSUANCE_APPROVERS == "manager":
+            return pending.filter(ExceptionRequestQuerySet._decidable_q(person))
+        return pending.none()
+
+
+class IssuanceRequest(models.Model):
+    """A request for a new access key, filed before the key exists (DESIGN.md "Fewer keys"):
+    the five elements fixed first, the proposed policies judged by ``check_policy``.
+
+    ``requested -> approved | rejected | withdrawn``; ``approved -> fulfilled`` when a sync
+    finds a new key on the named user, created after the approval (``issued_key``), which
+    then starts with a registration made from these answers.
+    """
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        FULFILLED = "fulfilled", "Fulfilled (key issued)"
+
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE,
+                                related_name="issuance_requests")
+    user_name = models.CharField(max_length=128, help_text="The IAM user the key is for.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="issuance_requests")
+    category = models.CharField(max_length=30, choices=PurposeCategory.choices)
+    runs_where = models.CharField(max_length=300)
+    justification = models.TextField(max_length=4000)
+    why_not_iam_role = models.TextField(max_length=2000)
+    why_not_identity_center = models.TextField(max_length=2000)
+    why_not_sts = models.TextField(max_length=2000)
+    # As filed (a document or check_policy's list), and as judged: ``policies`` the list of
+    # ``{"name", "kind", "document"}``, ``verdict`` check_policy's JSON line without ``file``.
+    policy_text = models.TextField(max_length=20000)
+    policies = models.JSONField(default=list)
+    verdict = models.JSONField(default=dict)
+    declared_sources = models.JSONField(default=list, blank=True)
+    rotation_plan = models.TextField(max_length=2000)
+    deactivation_contact = models.CharField(max_length=300)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.REQUESTED)
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="issuance_decisions")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(max_length=2000, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    issued_key = models.OneToOneField(AccessKey, null=True, blank=True,
+                                      on_delete=models.SET_NULL,
+                                      related_name="issuance_request")
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = IssuanceRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(decided_by=models.F("requested_by")),
+                                   name="issuance_not_self_decided"),
+            models.CheckConstraint(
+                condition=Q(state__in=["requested", "approved", "rejected", "withdrawn",
+                                       "fulfilled"]),
+                name="issuance_state_valid"),
+            models.CheckConstraint(
+                condition=Q(state="fulfilled", fulfilled_at__isnull=False)
+                | (~Q(state="fulfilled") & Q(fulfilled_at__isnull=True)),
+                name="issuance_fulfilled_when_fulfilled_at"),
+        ]
+        indexes = [models.Index(fields=["account", "state"])]
+
+    def __str__(self) -> str:
+        return f"Issuance request #{self.pk} for {self.user_name} in {self.account.account_id}"
+
+    @property
+    def verdict_is_bad(self) -> bool:
+        """The proposed policies would raise a Permissions or Source finding on the key."""
+        return bool(self.verdict.get("admin") or self.verdict.get("escalation")
+                    or not self.verdict.get("source_restricted", False))
