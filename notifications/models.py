@@ -29,6 +29,7 @@ class Kind(models.TextChoices):
     ISSUANCE_REQUESTED = "issuance_requested", "Issuance request awaiting decision"
     ISSUANCE_DECIDED = "issuance_decided", "Issuance request decided"
     KEY_WITHOUT_REQUEST = "key_without_request", "Key issued without a request"
+    PLAN_OVERDUE = "plan_overdue", "Migration plan overdue"
 
 
 class Channel(models.TextChoices):
