@@ -22,7 +22,7 @@ EXCEPTION_ACTIONS = ("approve", "reject", "withdraw", "revoke")
 __all__ = ["EXCEPTION_ACTIONS", "account_for", "can_assign_owner", "can_deactivate",
            "can_manage_key", "can_nudge_owner", "can_nudge_owners", "can_place_unknown_keys",
            "decision_refusal", "exception_action_refusal", "exception_for", "is_security",
-           "is_security_or_manager",
+           "is_security_or_manager", "manager_or_security_refusal",
            "key_for", "leaver_key_for", "registration_owner", "security_or_manager_required",
            "security_required", "team_member_for"]
 
@@ -177,14 +177,25 @@ def decision_refusal(actor: Person, exception) -> str:
         return "you cannot decide your own exception request"
     if actor.pk == exception.key.owner_id:
         return "you own this key: you cannot decide an exception on it"
+    if (not actor.is_security and requester.manager_id is not None
+            and actor.pk != requester.manager_id
+            and requester.manager_id == exception.key.owner_id):
+        return (f"only the security team can decide this request ({requester.email}'s "
+                "manager owns the key)")
+    return manager_or_security_refusal(actor, requester)
+
+
+def manager_or_security_refusal(actor: Person, requester: Person) -> str:
+    """Why ``actor`` is not among the deciders of a request ``requester`` made, or '' if
+    they are (DESIGN.md "Exceptions", shared by issuance requests): where the requester has
+    a manager, that manager or the security team; otherwise any manager or the security
+    team. The caller has already refused the requester (and anyone else its rules name).
+    """
     if actor.is_security:
         return ""
     if requester.manager_id is not None:
         if actor.pk == requester.manager_id:
             return ""
-        if requester.manager_id == exception.key.owner_id:
-            return (f"only the security team can decide this request ({requester.email}'s "
-                    "manager owns the key)")
         return (f"only {requester.manager.email} ({requester.email}'s manager) "
                 "or the security team can decide this request")
     if actor.is_manager:

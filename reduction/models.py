@@ -224,6 +224,10 @@ class IssuanceRequest(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(decided_by=models.F("requested_by")),
                                    name="issuance_not_self_decided"),
+            # The key that appears is linked to exactly one request: one open per user.
+            models.UniqueConstraint(fields=["account", "user_name"],
+                                    condition=Q(state__in=["requested", "approved"]),
+                                    name="one_open_issuance_per_user"),
             models.CheckConstraint(
                 condition=Q(state__in=["requested", "approved", "rejected", "withdrawn",
                                        "fulfilled"]),
