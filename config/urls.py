@@ -17,6 +17,9 @@ urlpatterns = [
     path("api/v1/", include("governance.api.urls")),
     path("me/", include("accounts.urls")),
     path("notifications/", include("notifications.urls")),
+    path("issuance/", include("reduction.issuance_urls")),
     path("admin/", admin.site.urls),
+    path("", include("reduction.urls")),
+    path("", include("reduction.burndown_urls")),
     path("", include("governance.urls")),
 ]

@@ -110,6 +110,8 @@ def refresh(*, account_id: str, user_names: tuple[str, ...] = (), group_name: st
 
 def _refresh_user(account: AwsAccount, reader: UserReader, name: str, *,
                   keys_only: bool) -> ReconcileCounts:
+    from reduction.issuance_link import issuance_keys_appeared
+
     from .sync import evaluate_and_announce
 
     stored_user = (IamUser.objects.filter(account=account, name=name, removed_at__isnull=True)
@@ -126,6 +128,7 @@ def _refresh_user(account: AwsAccount, reader: UserReader, name: str, *,
     now = timezone.now()
     with transaction.atomic():
         counts = reconcile_user(account=account, name=name, user=user, keys=keys, now=now)
+        issuance_keys_appeared(account=account, counts=counts, now=now)
         evaluate_and_announce(
             account=account, keys=AccessKey.objects.filter(account=account, user__name=name),
             now=now)

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from reduction.issuance_link import issuance_keys_appeared
 from reduction.services import (
     identity_center_refresh,
     oidc_providers_store,
@@ -216,6 +217,7 @@ def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
     try:
         with transaction.atomic():
             counts = reconcile_account(account=account, snapshot=snapshot, now=now, sync_run=run)
+            issuance_keys_appeared(account=account, counts=counts, now=now)
             plans_close_for_deleted_keys(account=account, now=now)
             oidc_providers_store(account=account, providers=providers, now=now)
             evaluate_and_announce(account=account,
