@@ -287,6 +287,9 @@ KEYLEDGER_EXCEPTION_MAX_DAYS = env_int("KEYLEDGER_EXCEPTION_MAX_DAYS", 90, minim
 KEYLEDGER_ISSUANCE_APPROVERS = env_choice("KEYLEDGER_ISSUANCE_APPROVERS", "security",
                                           ("security", "manager"))
 KEYLEDGER_SNAPSHOT_RETENTION_DAYS = env_int("KEYLEDGER_SNAPSHOT_RETENTION_DAYS", 800, minimum=400)
+# The burn-down's target: the active keys (without an approved keep) the organization means
+# to reach; the burn-down forecasts the day it does at the pace of the last weeks.
+KEYLEDGER_BURNDOWN_TARGET = env_int("KEYLEDGER_BURNDOWN_TARGET", 0, minimum=0)
 KEYLEDGER_OWNER_TAG_KEYS = env_list("KEYLEDGER_OWNER_TAG_KEYS",
                                     ["owner", "Owner", "owner-email", "OwnerEmail"])
 

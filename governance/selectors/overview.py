@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
@@ -35,6 +36,9 @@ FAILED_RUNS_LISTED = 5
 # compliance: ``Severity.above_low``).
 SHOWN_SEVERITIES = tuple(s for s in Severity if s.above_low)
 
+if TYPE_CHECKING:
+    from reduction.burndown import Panel
+
 Dimension = DailySnapshot.Dimension
 
 
@@ -54,10 +58,13 @@ class Overview:
     by_element: dict[str, dict[str, int]]  # element -> severity -> active keys failing it
     trend: dict[str, dict[str, int]] | None  # the security team's compliance trend
     failed_runs: list[SyncRun]  # the security team's latest failed syncs
+    burndown: "Panel"  # active keys now and 12 weeks ago, and the forecast (reduction)
 
 
 def overview_of(person, *, now: datetime) -> Overview:
     """What the overview shows ``person`` at ``now``, in a fixed number of queries."""
+    from reduction.burndown import burndown_panel  # reduction reads governance's models
+
     keys = AccessKey.objects.visible_to(person).filter(removed_at__isnull=True)
     security = is_security(person)
     tiles, by_severity, ages, by_element = _key_counts(keys, person, now)
@@ -69,6 +76,7 @@ def overview_of(person, *, now: datetime) -> Overview:
         trend=compliance_trend(TREND_DAYS) if security else None,
         failed_runs=list(SyncRun.objects.filter(status=SyncRun.Status.FAILED)
                          .select_related("account")[:FAILED_RUNS_LISTED]) if security else [],
+        burndown=burndown_panel(person, today=timezone.localdate()),
     )
 
 

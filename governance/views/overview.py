@@ -118,4 +118,5 @@ def overview(request):
         "element_chart": element_chart, "element_links": _chart_links(element_chart),
         "trend_chart": _trend_chart(shown.trend) if shown.trend is not None else None,
         "failed_runs": shown.failed_runs,
+        "burndown": shown.burndown,
     })
