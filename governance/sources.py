@@ -74,6 +74,28 @@ def split_sources(text: str) -> list[str]:
     return [part for part in re.split(r"[\s,]+", text) if part]
 
 
+def is_ip_address(text: str) -> bool:
+    """Whether CloudTrail's ``sourceIPAddress`` is an IP address (not a service name such
+    as ``s3.amazonaws.com`` or ``AWS Internal``)."""
+    try:
+        ipaddress.ip_address(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def stored_sources(values: Iterable[str]) -> list[Source]:
+    """The sources a registration stored (canonical already), skipping any that no longer
+    parse: judgement over stored data must not fail on one bad row."""
+    found = []
+    for text in values:
+        try:
+            found.append(parse_source(str(text)))
+        except SourceError:
+            continue
+    return found
+
+
 def address_declared(address: str, sources: Sequence[Source], *,
                      vpc_endpoint_id: str = "", vpc_id: str = "") -> bool:
     """Whether a call from ``address`` (CloudTrail's ``sourceIPAddress``), through

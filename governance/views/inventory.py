@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from core.errors import GovernanceError
+from evidence.summary import key_usage
 
 from ..access import can_deactivate, can_justify_key, can_place_unknown_keys, key_for
 from ..aws.errors import CollectionError
@@ -170,4 +171,5 @@ def key_detail(request, pk: int):
         "last_run": shown.last_run,
         "tags": sorted((key.user.tags or {}).items()),
         "responder_ready": bool(responder_role_arn(key.account.account_id)),
+        "usage": key_usage(key, today=timezone.now().date()),
     })
