@@ -9,12 +9,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import Person
 from core.errors import GovernanceError
 from notifications.services import owner_nudge
+from reduction.facts import way_out_for_keys
 
 from ..access import (
     can_assign_owner,
@@ -67,8 +69,11 @@ def _page(request, queryset, param: str = "page"):
 
 
 def _key_rows(page, person):
+    """(key, scorecard, needs, way out) per key of ``page``; the ways out in bulk."""
+    ways = way_out_for_keys(page.object_list, today=timezone.localdate())
     return [(key, key_scorecard(key.open_findings),
-             key_needs(key, can_act=can_manage_key(person, key))) for key in page]
+             key_needs(key, can_act=can_manage_key(person, key)), ways[key.pk])
+            for key in page]
 
 
 @login_required
