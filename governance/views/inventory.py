@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import GovernanceError
 from evidence.summary import key_usage
+from reduction.panel import way_out_context
 
 from ..access import can_deactivate, can_justify_key, can_place_unknown_keys, key_for
 from ..aws.errors import CollectionError
@@ -172,4 +173,5 @@ def key_detail(request, pk: int):
         "tags": sorted((key.user.tags or {}).items()),
         "responder_ready": bool(responder_role_arn(key.account.account_id)),
         "usage": key_usage(key, today=timezone.now().date()),
+        **way_out_context(request, key),  # "Your way out" (reduction/panel.py)
     })
