@@ -10,10 +10,13 @@ export and the API describe a key identically.
 from collections.abc import Callable
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from accounts.models import Person
+from reduction.api import WayOutSerializer
+from reduction.facts import key_way_out
 
 from ..exports import key_export_row
 from ..models import AccessKey, AwsAccount, ExceptionRequest, Finding, Registration, SyncRun
@@ -98,11 +101,14 @@ class KeyDetailSerializer(KeySerializer):
     removed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     open_findings = OpenFindingSerializer(many=True, read_only=True)
     registration = RegistrationSerializer(read_only=True, allow_null=True)
+    way_out = WayOutSerializer(read_only=True, help_text="the recommended replacement path "
+                               "(DESIGN.md 'Fewer keys'), its evidence and the key's plan")
 
     def to_representation(self, key: AccessKey) -> dict:
         data = super().to_representation(key)
         current = current_registration(key)
         data.update({
+            "way_out": key_way_out(key, today=timezone.localdate()),
             "owner_gap": key.owner_gap,
             # DRF gives None for None; its stubs accept only a datetime.
             "removed_at": serializers.DateTimeField().to_representation(

@@ -11,6 +11,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import DefaultRouter
 
+from reduction.api import PlanViewSet
+
 from . import views
 from .docs import api_docs
 from .policy_check import PolicyCheckView
@@ -26,6 +28,7 @@ router.register("findings", views.FindingViewSet, basename="api-finding")
 router.register("exceptions", views.ExceptionViewSet, basename="api-exception")
 router.register("accounts", views.AwsAccountViewSet, basename="api-account")
 router.register("sync-runs", views.SyncRunViewSet, basename="api-sync-run")
+router.register("plans", PlanViewSet, basename="api-plan")
 router.root_view_name = "api-root"
 
 urlpatterns = [
