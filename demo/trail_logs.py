@@ -29,9 +29,11 @@ def api_event(*, access_key_id: str, account_id: str, when: datetime,
               event_source: str = "s3.amazonaws.com", event_name: str = "ListBuckets",
               region: str = "us-east-1", source_ip: str = "203.0.113.10",
               user_agent: str = "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64",
-              user_name: str = "ci-deployer", error_code: str = "") -> dict:
+              user_name: str = "ci-deployer", error_code: str = "",
+              vpc_endpoint_id: str = "") -> dict:
     """One management event. ``AKIA…`` ids make an IAM user's event; ``ASIA…`` ids an
-    assumed role's (temporary credentials, with a session context)."""
+    assumed role's (temporary credentials, with a session context); ``vpc_endpoint_id`` a
+    call through that VPC endpoint."""
     temporary = access_key_id.startswith("ASIA")
     identity: dict[str, object] = {
         "type": "AssumedRole" if temporary else "IAMUser",
@@ -71,6 +73,8 @@ def api_event(*, access_key_id: str, account_id: str, when: datetime,
         "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
                        "clientProvidedHostHeader": event_source},
     }
+    if vpc_endpoint_id:
+        record["vpcEndpointId"] = vpc_endpoint_id
     if error_code:
         record["errorCode"] = error_code
         record["errorMessage"] = f"User: {identity['arn']} is not authorized to perform this"

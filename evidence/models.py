@@ -49,7 +49,11 @@ class KeyUsageDay(models.Model):
 
 class KeyUsageAddress(models.Model):
     """One source address of one key on one day: an IP address, or the name of the AWS
-    service that called for the key (``via_aws_service``)."""
+    service that called for the key (``via_aws_service``). ``actions`` counts its calls per
+    action (at most ``evidence.usage.MAX_ADDRESS_ACTIONS`` values, the rest under
+    ``"(other)"``): what ``UNEXPECTED_SOURCE`` says an undeclared address did.
+    ``vpc_endpoint_id`` is the VPC endpoint every call from it that day came through, ''
+    when none or not always the same one (a declared endpoint covers only such calls)."""
 
     access_key_id = models.CharField(max_length=128)
     day = models.DateField()
@@ -58,6 +62,8 @@ class KeyUsageAddress(models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     events = models.PositiveBigIntegerField(default=0)
+    actions = models.JSONField(default=dict)
+    vpc_endpoint_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["access_key_id", "day", "address"],

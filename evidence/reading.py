@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.db import transaction
 
 from governance.aws.errors import CollectionError
 from governance.aws.session import AccountSession
@@ -27,6 +28,8 @@ from governance.aws.trail import (
     regions,
     trail_session,
 )
+from governance.evaluation import evaluate_and_announce
+from governance.models import AccessKey, Registration
 
 from .models import TrailObject, TrailWatermark
 from .usage import ObjectRead, Reduction, StoreResult, retention_start, usage_store
@@ -143,7 +146,28 @@ def read_batch(session: AccountSession, batch: list[LogObject]) -> BatchOutcome:
             failed[log.key] = error.message
             continue
         reads.append(ObjectRead(log, stats, reduction))
-    return BatchOutcome(usage_store(reads), malformed=malformed, failed=failed)
+    stored = usage_store(reads)
+    reevaluate_evidence_keys(stored.keys)
+    return BatchOutcome(stored, malformed=malformed, failed=failed)
+
+
+def reevaluate_evidence_keys(access_key_ids: set[str]) -> int:
+    """Re-evaluate the keys whose evidence just grew, so ``UNEXPECTED_SOURCE`` opens with
+    the read rather than at the next sync; the number re-evaluated. Only keys with declared
+    sources can change (no other rule reads the evidence). Their rows are locked first, in
+    one order: two batches touching the same key evaluate it one after the other, the second
+    seeing the first's findings."""
+    if not access_key_ids:
+        return 0
+    with transaction.atomic():
+        declaring = (Registration.objects.filter(
+            superseded_at__isnull=True, key__access_key_id__in=access_key_ids,
+            key__removed_at__isnull=True).exclude(declared_sources=[]).values("key_id"))
+        locked = list(AccessKey.objects.select_for_update().filter(pk__in=declaring)
+                      .order_by("pk").values_list("pk", flat=True))
+        if locked:
+            evaluate_and_announce(keys=AccessKey.objects.filter(pk__in=locked))
+    return len(locked)
 
 
 @dataclass

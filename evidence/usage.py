@@ -28,24 +28,44 @@ from .models import KeyUsageAddress, KeyUsageDay, TrailObject
 
 M = TypeVar("M", bound=models.Model)
 MAX_DISTINCT = 100
+MAX_ADDRESS_ACTIONS = 25  # per address and day: what an undeclared address did, in brief
 OTHER = "(other)"
 ADDRESS_CHARS = 128
 AGENT_CHARS = 256
 NAME_CHARS = 128
+ENDPOINT_CHARS = 64
 
 
 @dataclass
 class AddressUsage:
+    """One address's calls: when, how many, which actions, and through which VPC endpoint
+    (kept only while every call came through the same one: see ``same_endpoint``)."""
+
     first_seen: datetime
     last_seen: datetime
     events: int = 0
     via_aws_service: bool = False
+    vpc_endpoint_id: str = ""
+    actions: Counter = field(default_factory=Counter)
 
     def merge(self, other: "AddressUsage") -> None:
         self.first_seen = min(self.first_seen, other.first_seen)
         self.last_seen = max(self.last_seen, other.last_seen)
         self.events += other.events
         self.via_aws_service = self.via_aws_service or other.via_aws_service
+        self.vpc_endpoint_id = same_endpoint(self.vpc_endpoint_id, other.vpc_endpoint_id)
+        add_capped(self.actions, other.actions, limit=MAX_ADDRESS_ACTIONS)
+
+    def copy(self) -> "AddressUsage":
+        return AddressUsage(self.first_seen, self.last_seen, self.events,
+                            self.via_aws_service, self.vpc_endpoint_id, Counter(self.actions))
+
+
+def same_endpoint(mine: str, theirs: str) -> str:
+    """The endpoint of calls that came through ``mine`` and ``theirs``: '' unless both are
+    the same one. A declared endpoint must not cover an address that also called from
+    elsewhere, so a mixed address counts as called outside any endpoint."""
+    return mine if mine == theirs else ""
 
 
 @dataclass
@@ -71,25 +91,26 @@ class DayUsage:
             if address in self.addresses:
                 self.addresses[address].merge(usage)
             else:
-                self.addresses[address] = AddressUsage(**vars(usage))
+                self.addresses[address] = usage.copy()
 
     def maps(self, other: "DayUsage"):
         return ((self.user_agents, other.user_agents), (self.event_sources, other.event_sources),
                 (self.actions, other.actions), (self.regions, other.regions))
 
 
-def add_capped(counts: Counter | dict, more: Counter | dict) -> None:
-    """Add ``more`` into ``counts``, keeping at most ``MAX_DISTINCT`` values: new values
-    beyond that are counted under ``OTHER``."""
+def add_capped(counts: Counter | dict, more: Counter | dict, *,
+               limit: int = MAX_DISTINCT) -> None:
+    """Add ``more`` into ``counts``, keeping at most ``limit`` values: new values beyond
+    that are counted under ``OTHER``."""
     for value, number in more.items():
-        if value not in counts and len(counts) >= MAX_DISTINCT:
+        if value not in counts and len(counts) >= limit:
             value = OTHER
         counts[value] = counts.get(value, 0) + number
 
 
-def _count(counts: Counter, value: str) -> None:
+def _count(counts: Counter, value: str, limit: int = MAX_DISTINCT) -> None:
     """``add_capped(counts, {value: 1})``, without building the dict (the hot path)."""
-    if value not in counts and len(counts) >= MAX_DISTINCT:
+    if value not in counts and len(counts) >= limit:
         value = OTHER
     counts[value] += 1
 
@@ -123,18 +144,22 @@ class Reduction:
         usage.errors += bool(event.error_code)
         _count(usage.user_agents, _clipped(event.user_agent, AGENT_CHARS))
         _count(usage.event_sources, _clipped(event.event_source, NAME_CHARS))
-        _count(usage.actions, action_name(event.event_source, event.event_name))
+        action = action_name(event.event_source, event.event_name)
+        _count(usage.actions, action)
         _count(usage.regions, _clipped(event.region, NAME_CHARS))
         address = _clipped(event.source_address, ADDRESS_CHARS)
+        endpoint = _clipped(event.vpc_endpoint_id, ENDPOINT_CHARS)
         seen = usage.addresses.get(address)
         if seen is None:
-            usage.addresses[address] = AddressUsage(event.event_time, event.event_time, 1,
-                                                    event.via_aws_service)
+            seen = usage.addresses[address] = AddressUsage(
+                event.event_time, event.event_time, 0, event.via_aws_service, endpoint)
         else:
             seen.first_seen = min(seen.first_seen, event.event_time)
             seen.last_seen = max(seen.last_seen, event.event_time)
-            seen.events += 1
             seen.via_aws_service = seen.via_aws_service or event.via_aws_service
+            seen.vpc_endpoint_id = same_endpoint(seen.vpc_endpoint_id, endpoint)
+        seen.events += 1
+        _count(seen.actions, action, MAX_ADDRESS_ACTIONS)
 
     def merge(self, other: "Reduction") -> None:
         for where, usage in other.days.items():
@@ -268,15 +293,22 @@ def _add_addresses(merged: Reduction) -> None:
                    lambda where: KeyUsageAddress(
                        access_key_id=where[0], day=where[1], address=where[2], events=0,
                        first_seen=wanted[where].first_seen, last_seen=wanted[where].last_seen,
-                       via_aws_service=wanted[where].via_aws_service))
+                       via_aws_service=wanted[where].via_aws_service,
+                       vpc_endpoint_id=wanted[where].vpc_endpoint_id))
     for where, usage in wanted.items():
         row = rows[where]
+        # A row stored before any of these calls (events > 0) keeps its endpoint only if
+        # these came through it too; a row created just now starts from theirs.
+        if row.events:
+            row.vpc_endpoint_id = same_endpoint(row.vpc_endpoint_id, usage.vpc_endpoint_id)
         row.first_seen = min(row.first_seen, usage.first_seen)
         row.last_seen = max(row.last_seen, usage.last_seen)
         row.events += usage.events
         row.via_aws_service = row.via_aws_service or usage.via_aws_service
+        add_capped(row.actions, usage.actions, limit=MAX_ADDRESS_ACTIONS)
     KeyUsageAddress.objects.bulk_update(
-        rows.values(), ["first_seen", "last_seen", "events", "via_aws_service"])
+        rows.values(), ["first_seen", "last_seen", "events", "via_aws_service", "actions",
+                        "vpc_endpoint_id"])
 
 
 def retention_start(today: date) -> date:

@@ -8,16 +8,19 @@ resolve (kept, with the time), and the key's summary columns are refreshed for l
 exports.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Person
+from evidence.models import KeyUsageAddress
 
 from .bulk_write import BATCH, update_columns
 from .iam_policy import PermissionVerdict, PolicySource, analyse_permissions, quarantine_policy
@@ -34,6 +37,7 @@ from .models import (
 from .ownership import Ownership, PersonRef, resolve_owner
 from .policy import (
     RULES,
+    AddressDay,
     KeyFacts,
     OwnerFacts,
     PurposeFacts,
@@ -42,13 +46,16 @@ from .policy import (
     evaluate_key,
 )
 from .policy import Finding as Judgement  # what a rule finds; ``Finding`` is the stored row
+from .signals import findings_opened
 
 CHUNK = 5000
 KEY_SUMMARY_FIELDS = ["owner", "owner_gap", "compliance", "open_codes", "evaluated_at"]
 # The columns the rules and the summary comparison read; nothing else is loaded.
-KEY_FIELDS = ["id", "account_id", "user_id", "status", "created_at", "last_used_at",
-              "removed_at", "assigned_owner_id", "owner_id", "owner_gap", "compliance",
-              "open_codes"]
+KEY_FIELDS = ["id", "account_id", "user_id", "access_key_id", "status", "created_at",
+              "last_used_at", "removed_at", "assigned_owner_id", "owner_id", "owner_gap",
+              "compliance", "open_codes"]
+ADDRESS_FIELDS = ["access_key_id", "day", "address", "first_seen", "last_seen", "events",
+                  "actions", "via_aws_service", "vpc_endpoint_id"]
 USER_FIELDS = ["id", "name", "tags", "policies", "password_enabled"]
 FINDING_FIELDS = ["id", "key_id", "code", "reason", "severity", "exception_id"]
 
@@ -68,7 +75,23 @@ def thresholds() -> Thresholds:
         rotation_max_days=settings.KEYLEDGER_ROTATION_MAX_DAYS,
         rotation_warning_days=settings.KEYLEDGER_ROTATION_WARNING_DAYS,
         unused_days=settings.KEYLEDGER_UNUSED_DAYS,
+        evidence_days=settings.KEYLEDGER_EVIDENCE_DAYS,
     )
+
+
+def evaluate_and_announce(*, keys: QuerySet[AccessKey], now: datetime | None = None,
+                          account: AwsAccount | None = None) -> EvaluationResult:
+    """Re-evaluate ``keys`` and, once the transaction commits, announce the findings it
+    opened (``findings_opened``: notifications send the urgent ones at once, e.g. a
+    critical finding or ``UNEXPECTED_SOURCE``). For callers that change what the rules read
+    outside a sync: new usage evidence, a registration's declared sources. Call inside the
+    transaction that wrote."""
+    evaluation = evaluate_keys(keys=keys, now=now)
+    if evaluation.opened_by_code:
+        transaction.on_commit(partial(
+            findings_opened.send, sender=AccessKey, account=account,
+            codes=frozenset(evaluation.opened_by_code)), robust=True)
+    return evaluation
 
 
 def evaluate_keys(*, keys: QuerySet[AccessKey] | None = None,
@@ -194,6 +217,8 @@ class _Context:
     users: dict[int, IamUser]
     active_keys: dict[int, int]  # active, present keys by IAM user pk
     registrations: dict[int, date | None]  # current registration's review date, by key pk
+    declared: dict[int, tuple[str, ...]]  # current registration's declared sources, by key pk
+    addresses: dict[str, tuple[AddressDay, ...]]  # the window's, by access key id
     exceptions: dict[tuple[int, str], int]  # approved, unexpired exception pk by (key, code)
     open_findings: dict[tuple[int, str], Any]  # FINDING_FIELDS rows by (key, code)
 
@@ -209,10 +234,17 @@ class _Context:
             .values_list("user_id").annotate(n=Count("id")).values_list("user_id", "n"))
         shared.load_documents({p["digest"] for u in users.values() for p in u.policies
                                if p.get("digest")})
+        registrations, declared = {}, {}
+        for key_id, review_due_on, sources in Registration.objects.filter(
+                of_keys, superseded_at__isnull=True).values_list(
+                    "key_id", "review_due_on", "declared_sources"):
+            registrations[key_id] = review_due_on
+            if sources:
+                declared[key_id] = tuple(sources)
         return cls(
             shared=shared, users=users, active_keys=active_keys,
-            registrations=dict(Registration.objects.filter(of_keys, superseded_at__isnull=True)
-                               .values_list("key_id", "review_due_on")),
+            registrations=registrations, declared=declared,
+            addresses=_window_addresses(keys, declared, now, shared.thresholds),
             exceptions={(key_id, code): pk
                         for pk, key_id, code in ExceptionRequest.objects.filter(
                             of_keys, status=ExceptionRequest.Status.APPROVED,
@@ -269,6 +301,30 @@ class _Context:
                              gap_reason=ownership.gap),
             purpose=PurposeFacts(registered=review_due is not None, review_due_on=review_due),
             account_trail_logging=self.shared.trail_logging.get(key.account_id),
+            declared_sources=self.declared.get(key.id, ()),
+            addresses=self.addresses.get(key.access_key_id, ()),
         )
         return [f for f in evaluate_key(facts, now=now, thresholds=self.shared.thresholds)
                 if f.code in RULES]
+
+
+def _window_addresses(keys: list, declared: dict[int, tuple[str, ...]], now: datetime,
+                      limits: Thresholds) -> dict[str, tuple[AddressDay, ...]]:
+    """The evidence window's source addresses of the chunk's active keys that declare
+    sources, by access key id, in one query; none at all (no query) when no key of the
+    chunk declares any, as only ``UNEXPECTED_SOURCE`` reads them."""
+    wanted = [k.access_key_id for k in keys if k.id in declared and k.access_key_id
+              and k.status == AccessKey.Status.ACTIVE and k.removed_at is None]
+    if not wanted:
+        return {}
+    start = now.astimezone(UTC).date() - timedelta(days=limits.evidence_days - 1)
+    found: defaultdict[str, list[AddressDay]] = defaultdict(list)
+    for row in (KeyUsageAddress.objects.filter(access_key_id__in=wanted, day__gte=start)
+                .order_by().values_list(*ADDRESS_FIELDS, named=True)):
+        found[row.access_key_id].append(AddressDay(
+            day=row.day, address=row.address, first_seen=row.first_seen,
+            last_seen=row.last_seen, events=row.events,
+            actions=tuple((str(action), int(events)) for action, events
+                          in (row.actions or {}).items()),
+            via_aws_service=row.via_aws_service, vpc_endpoint_id=row.vpc_endpoint_id))
+    return {key_id: tuple(rows) for key_id, rows in found.items()}

@@ -29,6 +29,11 @@ Decisions the table leaves open, and why:
   everything). It is critical and not waivable: a key in public is used by strangers, and
   no justification changes that. The fact is the label of the quarantine policy and where it
   is attached (``quarantined_by``), so the reason shows what AWS did.
+* **Unexpected sources** (``UNEXPECTED_SOURCE``) are judged only against declared sources:
+  nothing declared, no finding (``NO_PURPOSE`` or the registration form asks for them). The
+  window is the last ``evidence_days`` UTC days including today's; an AWS service calling
+  for the key never counts. A declared VPC id matches nothing here: CloudTrail names the
+  endpoint a call came through, not the VPC, so an owner declares the endpoint id too.
 * **A purpose registration without a review date** is current; one whose review date is
   today or earlier is not.
 * **Exceptions** only cover waivable rules: :func:`compliance` and :func:`scorecard` ignore
@@ -38,12 +43,14 @@ Decisions the table leaves open, and why:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from .iam_policy import PermissionVerdict
+from .sources import address_declared, is_ip_address, stored_sources
 
 ACTIVE = "Active"
 
@@ -111,6 +118,10 @@ RULES: dict[str, Rule] = _rules(
              "the workload needs."),
     Rule("NO_SOURCE_RESTRICTION", E.SOURCE, S.MEDIUM, True, "Key usable from anywhere",
          fix="Confine it to known sources (aws:SourceIp / aws:SourceVpce)."),
+    Rule("UNEXPECTED_SOURCE", E.SOURCE, S.HIGH, True, "Key used from an undeclared source",
+         fix="Find out who used the key from the addresses the finding names: if the use "
+             "is legitimate, declare the sources in the key's registration; if not, "
+             "replace the key now."),
     Rule("ROTATION_OVERDUE", E.UPDATES, S.HIGH, True, "Rotation overdue",
          fix="Rotate it: create a new key, switch the workload over, delete this one."),
     Rule("ROTATION_DUE", E.UPDATES, S.LOW, False, "Rotation due soon",
@@ -141,6 +152,7 @@ class Thresholds:
     rotation_max_days: int = 90
     rotation_warning_days: int = 14
     unused_days: int = 45
+    evidence_days: int = 30  # the CloudTrail window UNEXPECTED_SOURCE looks at
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -163,6 +175,22 @@ class PurposeFacts:
 
 
 @dataclass(frozen=True)
+class AddressDay:
+    """One source address of the key on one UTC day, as the usage evidence stored it:
+    ``actions`` are ``(action, events)`` pairs; ``vpc_endpoint_id`` is the endpoint every
+    call from it that day came through ('' when none, or not always the same one)."""
+
+    day: date
+    address: str
+    first_seen: datetime
+    last_seen: datetime
+    events: int
+    actions: tuple[tuple[str, int], ...] = ()
+    via_aws_service: bool = False
+    vpc_endpoint_id: str = ""
+
+
+@dataclass(frozen=True)
 class KeyFacts:
     is_root: bool
     status: str  # "Active" / "Inactive"
@@ -177,6 +205,10 @@ class KeyFacts:
     # AWS's quarantine policy on the user, as a label ('attached policy "AWSCompromised…"
     # (user)'); empty when AWS has not quarantined it.
     quarantined_by: str = ""
+    # The current registration's declared sources (canonical strings, ``governance.sources``)
+    # and the key's source addresses per day from CloudTrail (at least the evidence window).
+    declared_sources: tuple[str, ...] = ()
+    addresses: tuple[AddressDay, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,9 +225,14 @@ def age_days(when: datetime, now: datetime) -> int:
     return (now - when).days
 
 
+def _utc_date(when: datetime) -> date:
+    """The UTC calendar date of ``when``: CloudTrail's days are UTC days."""
+    return (when.astimezone(UTC) if when.tzinfo else when).date()
+
+
 def _day(when: datetime) -> str:
     """The UTC calendar date of ``when``, as shown in reasons."""
-    return (when.astimezone(UTC) if when.tzinfo else when).date().isoformat()
+    return _utc_date(when).isoformat()
 
 
 def _finding(code: str, reason: str) -> Finding:
@@ -283,6 +320,78 @@ def _exposure(facts: KeyFacts) -> list[Finding]:
                                     "and deactivate it")]
 
 
+# How much of the evidence an UNEXPECTED_SOURCE reason shows: it must fit the stored reason.
+REASON_CHARS = 500
+REASON_ACTIONS = 3
+
+
+@dataclass
+class _Undeclared:
+    first_seen: datetime
+    last_seen: datetime
+    events: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+
+
+def _instant(when: datetime) -> str:
+    """``when`` in UTC, ISO 8601 to the second (``2026-11-03T10:00:00Z``)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _undeclared(facts: KeyFacts, today: date, t: Thresholds) -> dict[str, _Undeclared]:
+    """The window's addresses outside the declared sources, summed over its days. AWS
+    services acting for the key (``via_aws_service``, or a service name for an address) are
+    never undeclared: they are where the key's own calls went, not where it was used from."""
+    sources = stored_sources(facts.declared_sources)
+    start = today - timedelta(days=t.evidence_days - 1)
+    found: dict[str, _Undeclared] = {}
+    for row in facts.addresses:
+        if row.day < start or row.via_aws_service or not is_ip_address(row.address):
+            continue
+        if address_declared(row.address, sources, vpc_endpoint_id=row.vpc_endpoint_id):
+            continue
+        seen = found.setdefault(row.address, _Undeclared(row.first_seen, row.last_seen))
+        seen.first_seen = min(seen.first_seen, row.first_seen)
+        seen.last_seen = max(seen.last_seen, row.last_seen)
+        seen.events += row.events
+        seen.actions.update(dict(row.actions))
+    return found
+
+
+def _address_line(address: str, seen: _Undeclared) -> str:
+    actions = sorted(seen.actions.items(), key=lambda item: (-item[1], item[0]))
+    shown = [f"{action} {events}" for action, events in actions[:REASON_ACTIONS]]
+    if len(actions) > REASON_ACTIONS:
+        shown.append(f"… and {len(actions) - REASON_ACTIONS} more")
+    what = f" ({', '.join(shown)})" if shown else ""
+    return (f"{address} first seen {_instant(seen.first_seen)}, last seen "
+            f"{_instant(seen.last_seen)}, {seen.events} events{what}")
+
+
+def _unexpected_source(facts: KeyFacts, today: date, t: Thresholds) -> list[Finding]:
+    """``UNEXPECTED_SOURCE``: the reason lists the undeclared addresses, most events first,
+    as many as fit ``REASON_CHARS`` (always the first), then how many more there are."""
+    if not facts.declared_sources:
+        return []
+    found = _undeclared(facts, today, t)
+    if not found:
+        return []
+    ordered = sorted(found.items(), key=lambda item: (-item[1].events, item[0]))
+    head = (f"used from {len(ordered)} undeclared address"
+            f"{'es' if len(ordered) > 1 else ''} in the last {t.evidence_days} days: ")
+    lines = [_address_line(*ordered[0])]
+    for address, seen in ordered[1:]:
+        more = len(ordered) - len(lines) - 1
+        tail = f"; … and {more} more" if more else ""
+        line = _address_line(address, seen)
+        if len(head + "; ".join([*lines, line]) + tail) > REASON_CHARS:
+            break
+        lines.append(line)
+    rest = len(ordered) - len(lines)
+    return [_finding("UNEXPECTED_SOURCE",
+                     head + "; ".join(lines) + (f"; … and {rest} more" if rest else ""))]
+
+
 def evaluate_key(facts: KeyFacts, *, now: datetime,
                  thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Finding]:
     """Every finding that fires on this key at ``now``, sorted by code; [] when inactive."""
@@ -295,7 +404,8 @@ def evaluate_key(facts: KeyFacts, *, now: datetime,
                                           "delete it"))
     else:
         found += (_exposure(facts) + _purpose(facts, now.date())
-                  + _permissions(facts.permissions))
+                  + _permissions(facts.permissions)
+                  + _unexpected_source(facts, _utc_date(now), thresholds))
     return sorted(found, key=lambda f: f.code)
 
 

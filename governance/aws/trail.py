@@ -73,6 +73,9 @@ class KeyEvent:
     user_agent: str
     error_code: str
     via_aws_service: bool
+    # CloudTrail's ``vpcEndpointId``: the VPC endpoint the call came through, if any (a
+    # declared ``vpce-`` source covers such calls).
+    vpc_endpoint_id: str = ""
 
 
 @dataclass
@@ -356,4 +359,5 @@ def _key_event(record: dict) -> KeyEvent | None:
         via_aws_service=(identity.get("invokedBy") is not None
                          or source.endswith(".amazonaws.com")
                          or source == "AWS Internal"),
+        vpc_endpoint_id=_text(record.get("vpcEndpointId")),
     )

@@ -127,6 +127,10 @@ def _key_counts(keys, person, now) -> tuple[dict, dict, dict, dict]:
     counts["accounts_without_trail"] = _accounts_with_account_findings(active)
     if is_security(person):
         counts["bad_accounts"] = not_synced_recently(AwsAccount.objects.all(), now=now).count()
+        from reduction.selectors import overdue_plan_count  # reduction reads governance
+
+        # The plans ``/plans/?overdue=true`` lists (the same selector), so the tile agrees.
+        counts["overdue_plans"] = overdue_plan_count(person, today=timezone.localdate())
     return counts, by_severity, ages, _by_element(active)
 
 

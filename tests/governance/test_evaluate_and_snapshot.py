@@ -32,7 +32,7 @@ def test_evaluate_prints_open_findings_per_code(keys):
     counts = {line.split()[0]: int(line.split()[1]) for line in text.splitlines()[1:]}
     assert counts["ROTATION_OVERDUE"] == 1 and counts["NO_OWNER"] == 1
     assert counts["NO_PURPOSE"] == 2 and counts["HUMAN_USER_KEY"] == 1
-    assert counts["ROOT_KEY"] == 0 and counts["KEY_EXPOSED"] == 0 and len(counts) == 13
+    assert counts["ROOT_KEY"] == 0 and counts["KEY_EXPOSED"] == 0 and len(counts) == 14
 
 
 def test_export_carries_owner_findings_and_compliance(keys):

@@ -8,6 +8,7 @@ import pytest
 from governance.iam_policy import PermissionVerdict
 from governance.policy import (
     RULES,
+    AddressDay,
     Compliance,
     Element,
     KeyFacts,
@@ -61,6 +62,7 @@ DESIGN_TABLE = [
     ("ADMIN_PRIVILEGE", Element.PERMISSIONS, Severity.HIGH, True),
     ("PRIVILEGE_ESCALATION", Element.PERMISSIONS, Severity.HIGH, True),
     ("NO_SOURCE_RESTRICTION", Element.SOURCE, Severity.MEDIUM, True),
+    ("UNEXPECTED_SOURCE", Element.SOURCE, Severity.HIGH, True),
     ("ROTATION_OVERDUE", Element.UPDATES, Severity.HIGH, True),
     ("ROTATION_DUE", Element.UPDATES, Severity.LOW, False),
     ("UNUSED", Element.UPDATES, Severity.MEDIUM, True),
@@ -74,7 +76,7 @@ DESIGN_TABLE = [
 
 def test_rules_are_exactly_the_design_table():
     assert set(RULES) == {row[0] for row in DESIGN_TABLE}
-    assert len(RULES) == 13
+    assert len(RULES) == 14
 
 
 @pytest.mark.parametrize(("code", "element", "severity", "waivable"), DESIGN_TABLE)
@@ -222,7 +224,10 @@ def everything_wrong(**overrides) -> KeyFacts:
         user_has_password=True,
         permissions=PermissionVerdict(True, "allows * on *", False, "no guard"),
         owner=OwnerFacts(gap_reason="no owner tag"), purpose=PurposeFacts(),
-        account_trail_logging=False, quarantined_by=QUARANTINED)
+        account_trail_logging=False, quarantined_by=QUARANTINED,
+        # a lapsed registration's declared office, and a call from elsewhere
+        declared_sources=("203.0.113.0/24",),
+        addresses=(AddressDay(NOW.date(), "198.51.100.7", NOW, NOW, 1),))
     return clean(**{**bad, **overrides})
 
 

@@ -323,5 +323,6 @@ def test_resource_matching(pattern, resource, matches):
 # -- thresholds ------------------------------------------------------------------------------
 
 def test_default_thresholds_are_designs():
-    design = Thresholds(rotation_max_days=90, rotation_warning_days=14, unused_days=45)
+    design = Thresholds(rotation_max_days=90, rotation_warning_days=14, unused_days=45,
+                        evidence_days=30)
     assert design == DEFAULT_THRESHOLDS
