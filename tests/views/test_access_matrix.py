@@ -28,6 +28,8 @@ ACT_ON_OWNERS_KEY = {"security": 200, "manager": 403, "owner": 200, "other_owner
 # A direct report's findings (My team): their manager only; a person outside one's team is
 # answered as if they did not exist, even to the security team.
 MANAGER_OF_OWNER = {"security": 404, "manager": 200, "owner": 403, "other_owner": 403}
+# An issuance request: its requester and the security team (its deciders by default).
+REQUESTER_AND_SECURITY = {"security": 200, "manager": 404, "owner": 200, "other_owner": 404}
 
 
 @pytest.fixture
@@ -59,13 +61,36 @@ def pages(key, exception):
         (reverse("key-register", args=[key.pk]), ACT_ON_OWNERS_KEY),
         (reverse("exception-new", args=[key.pk]), ACT_ON_OWNERS_KEY),
         (reverse("exceptions"), ALL),
+        (reverse("burn-down"), ALL),  # each sees the keys they may see
+        (reverse("burn-down-export"), ALL),
         (reverse("exception-detail", args=[exception.pk]), OWNERS_KEY),
         (reverse("aws-accounts"), SECURITY_ONLY),
         (reverse("audit-log"), SECURITY_ONLY),
+        (reverse("key-incident", args=[key.pk]), SECURITY_ONLY),
+        (reverse("key-incident-export", args=[key.pk]), SECURITY_ONLY),
         (reverse("api-tokens"), ALL),
         (reverse("notifications-outbox"), SECURITY_ONLY),
         (reverse("notification-preferences"), ALL),
+        (reverse("issuance-new"), ALL),
+        (reverse("issuance-list"), ALL),
+        (reverse("issuance-detail", args=[issuance_of(key).pk]), REQUESTER_AND_SECURITY),
+        (reverse("issuance-unrequested-keys"), SECURITY_ONLY),
     ]
+
+
+def issuance_of(key):
+    """The owner's issuance request for a new key in ``key``'s account (made once)."""
+    from reduction.issuance import IssuanceInput, issuance_file
+    from reduction.models import IssuanceRequest
+
+    found = IssuanceRequest.objects.filter(account=key.account).first()
+    return found or issuance_file(actor=key.owner, data=IssuanceInput(
+        account_id=key.account.account_id, user_name="ci-new", category="ci_cd",
+        runs_where="CI", justification="deploys", why_not_iam_role="outside AWS",
+        why_not_identity_center="not a person", why_not_sts="no issuer",
+        policy_text='{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", '
+                    '"Resource": "*"}]}', sources_text="203.0.113.0/24",
+        rotation_plan="60 days", deactivation_contact="owner@example.com"))
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

@@ -45,7 +45,11 @@ def world():
     SyncRun.objects.create(account=key.account, status=SyncRun.Status.RUNNING,
                            started_at=timezone.now(), heartbeat_at=timezone.now())
     token, _secret = api_token_create(actor=people["owner"], name="ci", days=5)
+    from tests.views.test_access_matrix import issuance_of
+
+    issuance = issuance_of(key)
     return people, {"key": key.pk, "pending": pending.pk, "approved": approved.pk,
+                    "issuance": issuance.pk,
                     "account": key.account_id, "token": token.pk, "owner": people["owner"].pk}
 
 
@@ -74,6 +78,8 @@ def requests(ids: dict) -> dict[str, list[tuple]]:
         "key-lookup": [("security", "get", url("key-lookup") + "?key_id=x", None)],
         "key-detail": both("key-detail", key),
         "key-deactivate": [("security", "post", url("key-deactivate", key), {"reason": ""})],
+        "key-incident": both("key-incident", key),
+        "key-incident-export": both("key-incident-export", key),
         "aws-accounts": both("aws-accounts"),
         "aws-account-toggle": [("owner", "post", url("aws-account-toggle", account), None)],
         "aws-account-sync": [("security", "post", url("aws-account-sync", account), None)],
@@ -100,10 +106,22 @@ def requests(ids: dict) -> dict[str, list[tuple]]:
         "exception-detail": [("manager", "get", url("exception-detail", pending), None),
                              ("manager", "post", url("exception-detail", pending),
                               {"action": "reject", "note": ""})],
+        "issuance-list": [("owner", "get", url("issuance-list"), None)],
+        "issuance-new": [("owner", "get", url("issuance-new"), None),
+                         ("owner", "post", url("issuance-new"), {"policy_text": "{bad"})],
+        "issuance-detail": [("owner", "get", url("issuance-detail", ids["issuance"]), None),
+                            ("manager", "get", url("issuance-detail", ids["issuance"]), None),
+                            ("security", "post", url("issuance-detail", ids["issuance"]),
+                             {"action": "reject", "note": ""})],
+        "issuance-unrequested-keys": both("issuance-unrequested-keys"),
         "api-tokens": [("owner", "get", url("api-tokens"), None)],
         "api-token-revoke": [("owner", "post", url("api-token-revoke", token), None)],
         "notifications-outbox": both("notifications-outbox"),
         "notification-preferences": [("owner", "get", url("notification-preferences"), None)],
+        "burn-down": [("owner", "get", url("burn-down"), None),
+                      ("owner", "get", url("burn-down") + "?account=nope", None)],
+        "burn-down-export": [("security", "get", url("burn-down-export"), None)],
+        "api-burn-down": [("manager", "get", url("api-burn-down"), None)],
         "api-root": [("owner", "get", url("api-root"), None)],
         "api-schema": [("owner", "get", url("api-schema"), None)],
         "api-docs": [("owner", "get", url("api-docs"), None)],
