@@ -115,3 +115,8 @@ def _register(request: IssuanceRequest, key: AccessKey, now) -> Registration:
     Registration.objects.filter(pk=registration.pk).update(
         declared_sources=request.declared_sources)
     return registration
+
+
+def issuance_of_key(key: AccessKey) -> IssuanceRequest | None:
+    """The request ``key`` was issued from (the key page links it), or None."""
+    return IssuanceRequest.objects.filter(issued_key=key).only("pk", "state").first()

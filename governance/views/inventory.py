@@ -13,9 +13,16 @@ from django.views.decorators.http import require_POST
 
 from core.errors import GovernanceError
 from evidence.summary import key_usage
+from reduction.issuance_link import issuance_of_key
 from reduction.panel import way_out_context
 
-from ..access import can_deactivate, can_justify_key, can_place_unknown_keys, key_for
+from ..access import (
+    can_deactivate,
+    can_justify_key,
+    can_place_unknown_keys,
+    is_security,
+    key_for,
+)
 from ..aws.errors import CollectionError
 from ..aws.responder import account_of_key
 from ..exports import csv_lines, key_export_rows
@@ -30,6 +37,7 @@ from ..selectors import (
     keys_for_listing,
     listing_page,
 )
+from ..selectors.incident import INCIDENT_CODES
 from ..services.incident import key_deactivate, responder_role_arn
 from .paging import CappedCountPaginator, LeadingFieldSeek, page_of
 
@@ -116,8 +124,9 @@ def key_lookup(request):
         messages.error(request, "Enter an access key id such as AKIAIOSFODNN7EXAMPLE.")
         return redirect("inventory")
     key = key_with_id(request.user, key_id)
-    if key is not None:
-        return redirect("key-detail", pk=key.pk)
+    if key is not None:  # a responder looking up an id is in an incident: its view first
+        return redirect("key-incident" if is_security(request.user) else "key-detail",
+                        pk=key.pk)
     if can_place_unknown_keys(request.user):
         messages.error(request, _unknown_key_message(request.user, key_id))
     else:
@@ -148,7 +157,8 @@ def key_deactivate_view(request, pk: int):
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{key} is now Inactive in AWS.")
-    return redirect("key-detail", pk=key.pk)
+    back = "key-incident" if request.POST.get("next") == "incident" else "key-detail"
+    return redirect(back, pk=key.pk)
 
 
 @login_required
@@ -172,6 +182,9 @@ def key_detail(request, pk: int):
         "last_run": shown.last_run,
         "tags": sorted((key.user.tags or {}).items()),
         "responder_ready": bool(responder_role_arn(key.account.account_id)),
+        "offer_incident": is_security(request.user) and any(
+            f.code in INCIDENT_CODES for f in shown.open_findings),
         "usage": key_usage(key, today=timezone.now().date()),
         **way_out_context(request, key),  # "Your way out" (reduction/panel.py)
+        "issuance": issuance_of_key(key),  # the request it was issued from (issue 17)
     })

@@ -10,7 +10,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from ..access import is_security_or_manager
+from reduction.issuance_link import keys_issued_without_request
+
+from ..access import is_security, is_security_or_manager
 from ..selectors import SHOWN_SEVERITIES, overview_of
 from ..windows import AGE_WINDOWS
 
@@ -89,6 +91,7 @@ def _tile_links(person) -> dict[str, str]:
         "no_trail": f"{reverse('inventory')}?finding=NO_AUDIT_TRAIL&sort=account",
         "pending": f"{reverse('exceptions')}?tab=awaiting",
         "bad_accounts": f"{reverse('aws-accounts')}?stale=true",
+        "unrequested": reverse("issuance-unrequested-keys"),
         **{s.value: _keys(severity=s.value) for s in SHOWN_SEVERITIES},
     }
 
@@ -119,4 +122,7 @@ def overview(request):
         "trend_chart": _trend_chart(shown.trend) if shown.trend is not None else None,
         "failed_runs": shown.failed_runs,
         "burndown": shown.burndown,
+        # Security only: keys that appeared with no approved issuance request (issue 17).
+        "unrequested": keys_issued_without_request().count()
+        if is_security(request.user) else None,
     })
