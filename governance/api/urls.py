@@ -12,6 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import DefaultRouter
 
 from reduction.api import PlanViewSet
+from reduction.issuance_api import IssuanceRequestViewSet
 
 from . import views
 from .docs import api_docs
@@ -29,6 +30,7 @@ router.register("exceptions", views.ExceptionViewSet, basename="api-exception")
 router.register("accounts", views.AwsAccountViewSet, basename="api-account")
 router.register("sync-runs", views.SyncRunViewSet, basename="api-sync-run")
 router.register("plans", PlanViewSet, basename="api-plan")
+router.register("issuance-requests", IssuanceRequestViewSet, basename="api-issuance-request")
 router.root_view_name = "api-root"
 
 urlpatterns = [

@@ -107,3 +107,19 @@ def test_the_overview_count_equals_the_list_it_links_to(client, people):
     assert count == len(rows) == 1 and rows == [str(key.pk)] and str(earlier.pk) not in rows
     client.force_login(people["owner"])
     assert 'tile-unrequested' not in client.get(reverse("overview")).content.decode()
+
+
+def test_the_api_lists_the_requests_each_person_may_see(client, people):
+    request = filed(people, AccountFactory().account_id)
+    url = reverse("api-issuance-request-list")
+    seen = {}
+    for persona in ("owner", "other_owner", "security", "manager"):
+        client.force_login(people[persona])
+        body = client.get(url).json()
+        seen[persona] = [row["id"] for row in body["results"]]
+    assert seen == {"owner": [request.pk], "other_owner": [], "security": [request.pk],
+                    "manager": []}
+    client.force_login(people["owner"])
+    row = client.get(url + "?state=requested").json()["results"][0]
+    assert row["account_id"] == request.account.account_id and row["verdict"]["admin"] is False
+    assert client.get(url + "?state=bogus").status_code == 400

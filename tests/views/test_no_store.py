@@ -133,6 +133,7 @@ def requests(ids: dict) -> dict[str, list[tuple]]:
         "api-key-registration": [("owner", "post", url("api-key-registration", key), {})],
         "api-finding-list": [("owner", "get", url("api-finding-list"), None)],
         "api-exception-list": [("owner", "get", url("api-exception-list"), None)],
+        "api-issuance-request-list": [("owner", "get", url("api-issuance-request-list"), None)],
         "api-exception-detail": [("owner", "get", url("api-exception-detail", pending), None)],
         "api-exception-approve": [("owner", "post", url("api-exception-approve", pending), {})],
         "api-exception-reject": [("manager", "post", url("api-exception-reject", pending),
