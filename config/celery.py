@@ -61,6 +61,12 @@ def beat_schedule(sync_interval_minutes: int) -> dict:
             "schedule": crontab(hour=7, minute=0, day_of_week="mon-fri"),
             "args": ("managers",),
         },
+        # Overdue migration plans (reduction/reminders.py): each at most once per
+        # KEYLEDGER_PLAN_REMINDER_DAYS to its owner.
+        "remind-overdue-plans-daily": {
+            "task": "reduction.tasks.remind_overdue_plans",
+            "schedule": crontab(hour=7, minute=5),
+        },
         "notify-security-weekly": {
             "task": "notifications.tasks.send_notifications",
             "schedule": crontab(hour=7, minute=15, day_of_week="mon"),

@@ -11,6 +11,7 @@ from accounts.models import Person
 from accounts.roles import Role
 from governance.models import DailySnapshot, ExceptionRequest, Finding, SyncRun
 from governance.policy import Severity
+from reduction.reminders import overdue_plans_of_reports, plan_digest_lines
 
 from .messages import Message, absolute_url, iso_week
 from .models import Kind
@@ -43,7 +44,8 @@ def manager_digests(*, now: datetime) -> list[Message]:
             status=ExceptionRequest.Status.APPROVED, expires_on__gte=today,
             expires_on__lte=horizon, requested_by__manager=manager)
             .select_related(*related).order_by("expires_on"))
-        if not pending and not expiring:
+        late = overdue_plans_of_reports(manager, today=today)
+        if not pending and not expiring and not late:
             continue
         lines = []
         if pending:
@@ -55,14 +57,21 @@ def manager_digests(*, now: datetime) -> list[Message]:
                          f"{settings.KEYLEDGER_EXCEPTION_WARNING_DAYS} days:")
             lines += _capped([_exception_line(e, f"ends {e.expires_on}") for e in expiring],
                              len(expiring))
+        if late:  # migration plans of the reports' keys, past their target date (issue 17)
+            lines.append(f"{len(late)} migration plan(s) of your reports are overdue:")
+            lines += _capped(plan_digest_lines(late, today=today), len(late))
         messages.append(Message(
             recipient=manager, kind=Kind.MANAGER_DIGEST, subject="digest",
             period=today.isoformat(),
-            title=f"{len(pending)} approval(s) waiting, {len(expiring)} exception(s) ending soon",
+            title=f"{len(pending)} approval(s) waiting, {len(expiring)} exception(s) ending soon"
+                  + (f", {len(late)} migration plan(s) overdue" if late else ""),
             lines=tuple(lines),
             action="Approve or reject each request (with an expiry), and make sure your "
-                   "reports fix what their ending exceptions waive.",
-            path=f"{reverse('exceptions')}?tab=awaiting", digest=True))
+                   "reports fix what their ending exceptions waive."
+                   + (" Ask your reports when their overdue plans will be done." if late
+                      else ""),
+            path=f"{reverse('exceptions')}?tab=awaiting" if pending or expiring
+            else f"{reverse('plans')}?overdue=true", digest=True))
     return messages
 
 
