@@ -12,6 +12,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Person
+from evidence.models import KeyUsageDay
+from evidence.summary import window_start
 
 from .models import (
     AccessKey,
@@ -32,6 +34,14 @@ AGE_CHOICES = by_label(*AGE_WINDOWS, *WIDER_AGE_WINDOWS)
 FULL_KEY_ID = re.compile(r"^(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}$")
 LAST_USED_CHOICES = by_label(*LAST_USED_WINDOWS)
 YES_NO = [("true", "true"), ("false", "false")]
+YES_NO_LABELS = [("true", "yes"), ("false", "no")]
+# The usage evidence filters' explanations: the filter bar cuts long labels, so the
+# select's tooltip says it all.
+UNDECLARED_HELP = ("CloudTrail shows the key used, in the evidence window, from an address "
+                   "outside its declared sources (an open UNEXPECTED_SOURCE finding, excepted "
+                   "or not)")
+UNUSED_HELP = ("Active keys with no CloudTrail event in the evidence window: relies on the "
+               "organization trail being read for their accounts")
 SORTS = {
     "risk": ("-risk", "created_at"), "-risk": ("risk", "-created_at"),
     "account": ("account__name", "user__name", "created_at"),
@@ -120,6 +130,14 @@ class KeyFilter(filters.FilterSet):
     last_used = filters.ChoiceFilter(
         choices=[("never", "never")] + [(b, f"{b} days ago") for b in LAST_USED_CHOICES],
         method="by_last_used", label="Last used")
+    undeclared_source = filters.ChoiceFilter(
+        choices=YES_NO_LABELS, method="by_undeclared_source",
+        label="Used from an undeclared address", help_text=UNDECLARED_HELP,
+        widget=forms.Select(attrs={"title": UNDECLARED_HELP}))
+    unused_in_window = filters.ChoiceFilter(
+        choices=YES_NO_LABELS, method="by_unused_in_window",
+        label="Not used in the window (needs the trail read)", help_text=UNUSED_HELP,
+        widget=forms.Select(attrs={"title": UNUSED_HELP}))
     removed = filters.BooleanFilter(method="with_removed", label="Removed too",
                                     widget=forms.CheckboxInput)
     sort = filters.ChoiceFilter(choices=[(s, SORT_LABELS[s]) for s in SORTS], method="sorted",
@@ -174,6 +192,25 @@ class KeyFilter(filters.FilterSet):
         if value == "never":
             return queryset.filter(last_used_at__isnull=True)
         return queryset.filter(LAST_USED_CHOICES[value].q("last_used_at", timezone.now()))
+
+    def by_undeclared_source(self, queryset, _name, value):
+        """The keys whose Usage panel shows an undeclared address: the rule that judges
+        the same evidence the same way (``UNEXPECTED_SOURCE``) keeps a finding open on
+        them, so the per-key declared CIDRs are never matched in SQL."""
+        used_outside = Exists(Finding.objects.filter(
+            key=OuterRef("pk"), code="UNEXPECTED_SOURCE", resolved_at__isnull=True))
+        return queryset.filter(used_outside if yes(value) else ~used_outside)
+
+    def by_unused_in_window(self, queryset, _name, value):
+        """Active keys the trail saw no event of in the window (``true``), or the keys it
+        saw (``false``). A root key has no id the trail names: never in either list."""
+        since = window_start(timezone.now().date())
+        seen = Exists(KeyUsageDay.objects.filter(access_key_id=OuterRef("access_key_id"),
+                                                 day__gte=since))
+        keys = queryset.filter(access_key_id__isnull=False)
+        if yes(value):
+            return keys.filter(~seen, status=AccessKey.Status.ACTIVE)
+        return keys.filter(seen)
 
     def with_removed(self, queryset, _name, value):
         return queryset

@@ -32,6 +32,8 @@ PAGES = [
     ("inventory", "sort=account&page=2", "security"),  # seeks by account name
     ("inventory", "q=svc&page=2", "security"),
     ("inventory", "q=akiaqc00000000000003", "security"),  # a whole key id: equality lookup
+    ("inventory", "undeclared_source=true", "security"),  # usage evidence: EXISTS each
+    ("inventory", "unused_in_window=true&page=2", "security"),
     ("my-keys", "", "owner"),
     ("ownership-gaps", "", "security"),
     ("rotation", "", "security"),
