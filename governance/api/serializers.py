@@ -15,6 +15,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from accounts.models import Person
+from evidence.summary import key_usage
 from reduction.api import WayOutSerializer
 from reduction.facts import key_way_out
 
@@ -22,6 +23,7 @@ from ..exports import key_export_row
 from ..models import AccessKey, AwsAccount, ExceptionRequest, Finding, Registration, SyncRun
 from ..selectors import current_registration, key_scorecard
 from ..services.keys import REGISTRATION_TEXT_FIELDS
+from .usage import UsageSerializer
 
 ISO_OR_EMPTY = "ISO 8601 UTC (2025-01-31T12:00:00Z); empty when unknown"
 
@@ -101,6 +103,8 @@ class KeyDetailSerializer(KeySerializer):
     removed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     open_findings = OpenFindingSerializer(many=True, read_only=True)
     registration = RegistrationSerializer(read_only=True, allow_null=True)
+    usage = UsageSerializer(read_only=True, help_text="what CloudTrail shows the key did in "
+                            "the evidence window (DESIGN.md 'Usage evidence')")
     way_out = WayOutSerializer(read_only=True, help_text="the recommended replacement path "
                                "(DESIGN.md 'Fewer keys'), its evidence and the key's plan")
 
@@ -115,6 +119,7 @@ class KeyDetailSerializer(KeySerializer):
                 key.removed_at),  # type: ignore[arg-type]
             "open_findings": OpenFindingSerializer(key.open_findings, many=True).data,
             "registration": RegistrationSerializer(current).data if current else None,
+            "usage": UsageSerializer(key_usage(key, today=timezone.now().date())).data,
         })
         return data
 
