@@ -15,6 +15,8 @@ from django.utils import timezone
 from governance.evaluation import evaluate_keys
 from governance.models import AccessKey
 from governance.services.exceptions import exception_request
+from reduction.models import MigrationPlan
+from reduction.services import plan_open
 from tests.factories import NOW, AccessKeyFactory, IamUserFactory, personas
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +44,11 @@ def world():
     exception = exception_request(actor=people["owner"], key=key, code="ROTATION_OVERDUE",
                                   justification="freeze",
                                   expires_on=timezone.localdate() + timedelta(days=10))
+    # A migration plan on a second key of the owner (the first stays free to be planned).
+    planned = AccessKeyFactory(user=IamUserFactory(tags={"owner": "owner@example.com"}))
+    evaluate_keys(keys=AccessKey.objects.filter(pk=planned.pk))
+    plan_open(actor=people["owner"], key=AccessKey.objects.get(pk=planned.pk), path="iam_role",
+              target_date=timezone.localdate() + timedelta(days=10))
     return people, key, exception
 
 
@@ -75,6 +82,10 @@ def pages(key, exception):
         (reverse("issuance-list"), ALL),
         (reverse("issuance-detail", args=[issuance_of(key).pk]), REQUESTER_AND_SECURITY),
         (reverse("issuance-unrequested-keys"), SECURITY_ONLY),
+        (reverse("plans"), ALL),
+        (reverse("plans") + "?overdue=true", ALL),
+        (reverse("plan-new", args=[key.pk]), ACT_ON_OWNERS_KEY),
+        (reverse("plan-detail", args=[MigrationPlan.objects.get().pk]), OWNERS_KEY),
     ]
 
 

@@ -18,6 +18,7 @@ from accounts.tokens import api_token_create
 from governance.evaluation import evaluate_keys
 from governance.models import AccessKey, SyncRun
 from governance.services.exceptions import exception_approve, exception_request
+from reduction.services import plan_open
 from tests.factories import NOW, AccessKeyFactory, IamUserFactory, PersonFactory, personas
 
 pytestmark = pytest.mark.django_db
@@ -48,8 +49,9 @@ def world():
     from tests.views.test_access_matrix import issuance_of
 
     issuance = issuance_of(key)
+    plan = plan_open(actor=people["owner"], key=key, path="iam_role", target_date=expires)
     return people, {"key": key.pk, "pending": pending.pk, "approved": approved.pk,
-                    "issuance": issuance.pk,
+                    "issuance": issuance.pk, "plan": plan.pk,
                     "account": key.account_id, "token": token.pk, "owner": people["owner"].pk}
 
 
@@ -145,6 +147,17 @@ def requests(ids: dict) -> dict[str, list[tuple]]:
         "api-account-list": [("security", "get", url("api-account-list"), None)],
         "api-account-detail": [("security", "get", url("api-account-detail", account), None)],
         "api-sync-run-list": [("security", "get", url("api-sync-run-list"), None)],
+        "api-plan-list": [("owner", "get", url("api-plan-list") + "?overdue=true", None),
+                          ("owner", "get", url("api-plan-list") + "?bogus=1", None)],
+        "plans": [("owner", "get", url("plans"), None),
+                  ("owner", "get", url("plans") + "?state=bogus", None)],
+        "plan-detail": both("plan-detail", ids["plan"]),
+        "plan-advance": [("owner", "post", url("plan-advance", ids["plan"]),
+                          {"state": "replaced"}),
+                         ("manager", "post", url("plan-advance", ids["plan"]),
+                          {"state": "in_progress"})],
+        "plan-new": [("owner", "get", url("plan-new", key), None),
+                     ("security", "post", url("plan-new", key), {"path": "keep"})],
         "admin": [("admin", "get", "/admin/", None),
                   ("admin", "get", "/admin/governance/accesskey/", None),
                   ("admin", "get", f"/admin/governance/accesskey/{key}/change/", None),
