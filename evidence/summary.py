@@ -23,6 +23,10 @@ from governance.sources import Source, address_declared, is_ip_address, stored_s
 from .models import KeyUsageAddress, KeyUsageDay, TrailObject
 
 TOP_ACTIONS = 10
+# What the panel reads of an address row (not its per-address actions, which the finding's
+# reason names).
+ADDRESS_FIELDS = ("access_key_id", "day", "address", "via_aws_service", "vpc_endpoint_id",
+                  "first_seen", "last_seen", "events")
 CHART_WIDTH = 300  # the daily chart's viewBox, in SVG units
 CHART_HEIGHT = 60
 
@@ -166,8 +170,7 @@ def _judged(row: KeyUsageAddress, sources: list[Source] | None) -> bool | None:
     ``sources`` None when the key declares none (nothing to judge against)."""
     if sources is None or row.via_aws_service or not is_ip_address(row.address):
         return None
-    return address_declared(row.address, sources,
-                            vpc_endpoint_id=getattr(row, "vpc_endpoint_id", "") or "")
+    return address_declared(row.address, sources, vpc_endpoint_id=row.vpc_endpoint_id)
 
 
 def _addresses(rows: Iterable[KeyUsageAddress], sources: list[Source] | None
@@ -223,7 +226,8 @@ def key_usage(key: AccessKey, *, today: date) -> KeyUsage:
     declared = list(registration.declared_sources) if registration else []
     in_window = {"access_key_id": key.access_key_id, "day__gte": since, "day__lte": today}
     days = {d.day: d for d in KeyUsageDay.objects.filter(**in_window).order_by("day")}
-    address_rows = list(KeyUsageAddress.objects.filter(**in_window).order_by("day", "address"))
+    address_rows = list(KeyUsageAddress.objects.filter(**in_window).order_by("day", "address")
+                        .only(*ADDRESS_FIELDS))
     account_read = TrailObject.objects.filter(account_id=key.account.account_id).exists()
     totals: dict[str, Counter] = {name: Counter() for name in (
         "user_agents", "event_sources", "actions", "regions")}

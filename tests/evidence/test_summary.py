@@ -78,6 +78,18 @@ def test_addresses_are_judged_against_the_declared_sources_undeclared_first():
     assert usage.sources_declared
 
 
+def test_a_private_address_through_a_declared_endpoint_is_declared_on_that_day_only():
+    key = AccessKeyFactory()
+    declare(key, "vpce-0123456789abcdef0")
+    seen_from(key, day_ago(3), "10.0.0.5", vpc_endpoint_id="vpce-0123456789abcdef0")
+    seen_from(key, day_ago(3), "10.0.0.6", vpc_endpoint_id="vpce-0aaaaaaaaaaaaaaaa")
+    assert [(a.address, a.declared) for a in summary(key).addresses] == [
+        ("10.0.0.6", False), ("10.0.0.5", True)]
+    seen_from(key, day_ago(2), "10.0.0.5")  # the same address, not through the endpoint
+    assert [(a.address, a.declared) for a in summary(key).addresses] == [
+        ("10.0.0.5", False), ("10.0.0.6", False)]
+
+
 def test_aws_services_acting_for_the_key_are_never_undeclared():
     key = AccessKeyFactory()
     declare(key, "203.0.113.0/24")

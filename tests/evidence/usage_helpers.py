@@ -32,13 +32,14 @@ def used(key, day: date, *, events: int = 1, errors: int = 0, agents=None, sourc
 
 
 def seen_from(key, day: date, address: str, *, events: int = 1, first_hour: int = 9,
-              last_hour: int = 17, via_aws_service: bool = False) -> KeyUsageAddress:
-    """One address of ``key`` on ``day``."""
+              last_hour: int = 17, via_aws_service: bool = False,
+              vpc_endpoint_id: str = "") -> KeyUsageAddress:
+    """One address of ``key`` on ``day`` (through ``vpc_endpoint_id`` when given)."""
     key_id = getattr(key, "access_key_id", key)
     return KeyUsageAddress.objects.create(
         access_key_id=key_id, day=day, address=address, events=events,
         first_seen=moment(day, first_hour), last_seen=moment(day, last_hour),
-        via_aws_service=via_aws_service)
+        via_aws_service=via_aws_service, vpc_endpoint_id=vpc_endpoint_id)
 
 
 def declare(key, *sources: str) -> Registration:

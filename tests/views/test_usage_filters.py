@@ -26,7 +26,7 @@ def keys(people, settings):
     settings.KEYLEDGER_EVIDENCE_DAYS = 30
     owner, other = people["owner"], people["other_owner"]
     made = {name: AccessKeyFactory(owner=owner) for name in (
-        "outside", "inside", "service", "undeclared_list", "old", "never")}
+        "outside", "inside", "service", "undeclared_list", "old", "never", "endpoint")}
     made["inactive"] = AccessKeyFactory(owner=owner, status=AccessKey.Status.INACTIVE)
     made["other"] = AccessKeyFactory(owner=other)
     for name in ("outside", "inside", "service", "inactive", "other"):
@@ -41,6 +41,9 @@ def keys(people, settings):
     seen_from(made["undeclared_list"], day_ago(3), "198.51.100.9")
     seen_from(made["inactive"], day_ago(3), "198.51.100.9")
     seen_from(made["other"], day_ago(3), "198.51.100.10")
+    declare(made["endpoint"], "vpce-0123456789abcdef0")
+    used(made["endpoint"], day_ago(2))
+    seen_from(made["endpoint"], day_ago(2), "10.0.0.5", vpc_endpoint_id="vpce-0123456789abcdef0")
     used(made["old"], day_ago(30))
     seen_from(made["old"], day_ago(30), "198.51.100.9")
     user = IamUserFactory(name="<root_account>")
@@ -89,7 +92,8 @@ def test_unused_in_window_lists_active_keys_the_trail_did_not_see(client, people
     assert listed(client, people["security"], "unused_in_window=true") == names(
         keys, "old", "never")
     assert listed(client, people["security"], "unused_in_window=false") == names(
-        keys, "outside", "inside", "service", "undeclared_list", "inactive", "other")
+        keys, "outside", "inside", "service", "undeclared_list", "inactive", "other",
+        "endpoint")
 
 
 def test_the_filters_combine_with_the_others(client, people, keys):
