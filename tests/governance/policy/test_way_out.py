@@ -14,6 +14,7 @@ from governance.way_out import (
     Address,
     Assignment,
     Path,
+    WayOut,
     WayOutFacts,
     available_alternatives,
     ci_system_of,
@@ -37,6 +38,9 @@ def key(**overrides) -> WayOutFacts:
 
 def human(**overrides) -> WayOutFacts:
     return key(open_codes=frozenset({"HUMAN_USER_KEY", "UNUSED"}), **overrides)
+
+
+A_PERSON = "The key belongs to a person (the user also signs in to the console)."
 
 
 # --- a person's key -> Identity Center ---------------------------------------------------------
@@ -66,14 +70,18 @@ def test_a_person_assigned_only_elsewhere_is_told_to_ask_for_this_account():
 
     assert way_out.path == Path.IDENTITY_CENTER
     assert way_out.permission_sets == ()
-    assert "has an Identity Center user but no assignment to prod" in way_out.evidence[-1]
+    assert way_out.evidence == (A_PERSON, (
+        f"{OWNER} has an Identity Center user but no assignment to prod ({PROD}): ask for a "
+        "permission set on it, then use `aws sso login`."))
 
 
 def test_a_person_without_an_identity_center_user_is_told_to_ask_for_one():
     way_out = recommend(human(identity_center_user=False))
 
     assert way_out.path == Path.IDENTITY_CENTER
-    assert way_out.evidence[-1].startswith(f"{OWNER} has no IAM Identity Center user")
+    assert way_out.evidence == (A_PERSON, (
+        f"{OWNER} has no IAM Identity Center user: ask your administrator for one with an "
+        f"assignment to prod ({PROD})."))
 
 
 def test_identity_center_not_read_says_so_rather_than_guessing():
@@ -81,7 +89,9 @@ def test_identity_center_not_read_says_so_rather_than_guessing():
                               assignments=(Assignment(PROD, "Developer"),)))
 
     assert way_out.path == Path.IDENTITY_CENTER
-    assert "Identity Center was not read" in way_out.evidence[-1]
+    assert way_out.evidence == (A_PERSON, (
+        "Identity Center was not read (no Identity Center reader configured): ask your "
+        f"administrator for an assignment to prod ({PROD}), then use `aws sso login`."))
     assert way_out.permission_sets == ()
 
 
@@ -89,7 +99,9 @@ def test_an_ownerless_persons_key_asks_for_an_owner_first():
     way_out = recommend(human(owner_email="", identity_center_user=None))
 
     assert way_out.path == Path.IDENTITY_CENTER
-    assert "no owner yet" in way_out.evidence[-1]
+    assert way_out.evidence == (A_PERSON, (
+        "The key has no owner yet, so Identity Center was not checked: assign an owner to see "
+        "whether they can sign in instead."))
 
 
 def test_a_registration_for_local_development_is_a_persons_key_too():
@@ -162,6 +174,14 @@ def test_providers_with_an_organization_in_the_path_match_by_prefix():
     assert way_out.oidc_issuer == issuer
 
 
+@pytest.mark.parametrize("issuer", ["https://token.actions.githubusercontent.com",
+                                    "HTTPS://Token.Actions.GitHubUserContent.com"])
+def test_a_provider_named_with_its_scheme_is_the_ci_systems_provider_as_given(issuer):
+    way_out = recommend(key(user_agents=("github-actions",), oidc_issuers=(issuer,)))
+
+    assert way_out.oidc_issuer == issuer
+
+
 def test_a_lookalike_issuer_does_not_count_as_the_ci_systems_provider():
     way_out = recommend(key(user_agents=("github-actions",),
                             oidc_issuers=("evil.example/token.actions.githubusercontent.com",)))
@@ -175,6 +195,7 @@ def test_a_key_registered_for_ci_without_agents_lists_the_accounts_providers():
 
     assert way_out.path == Path.OIDC_FEDERATION
     assert way_out.ci_system is None
+    assert way_out.oidc_issuer == ""
     assert way_out.evidence == (
         "The key is registered for CI/CD.",
         f"prod ({PROD}) has OIDC providers (gitlab.com, token.actions.githubusercontent.com): "
@@ -193,6 +214,7 @@ def test_oidc_providers_not_read_says_so():
     way_out = recommend(key(user_agents=("github-actions",), oidc_issuers=None))
 
     assert way_out.path == Path.OIDC_FEDERATION
+    assert way_out.oidc_issuer == ""
     assert way_out.evidence[-1] == f"The OIDC providers of prod ({PROD}) were not read yet."
 
 
@@ -224,8 +246,14 @@ def test_a_workload_calling_only_from_aws_gets_an_iam_role():
                             aws_networks=(AWS_RANGE,), evidence_days=14))
 
     assert way_out.path == Path.IAM_ROLE
-    assert way_out.evidence[0] == ("Every call of the last 14 days came from inside AWS "
-                                   "(3.90.1.2, ecs.amazonaws.com).")
+    assert way_out.evidence == (
+        "Every call of the last 14 days came from inside AWS (3.90.1.2, ecs.amazonaws.com).",
+        "Give that workload an IAM role (instance profile, task role, function role) and "
+        "deactivate this key.")
+
+
+ROLES_ANYWHERE_STEP = ("No CI system or federation is in evidence: issue the workload an X.509 "
+                       "certificate and use IAM Roles Anywhere instead of this key.")
 
 
 def test_an_address_outside_aws_gets_roles_anywhere_naming_the_addresses():
@@ -236,9 +264,21 @@ def test_an_address_outside_aws_gets_roles_anywhere_naming_the_addresses():
     assert way_out.outside_addresses == tuple(f"203.0.113.{n}" for n in range(5))
     assert way_out.evidence[0] == ("Calls of the last 30 days came from outside AWS "
                                    "(203.0.113.0, 203.0.113.1, 203.0.113.2 and 2 more).")
-    assert way_out.evidence[1] == ("1 of 6 addresses are AWS's: those callers can use an IAM "
-                                   "role instead.")
-    assert "IAM Roles Anywhere" in way_out.evidence[-1]
+    assert way_out.evidence[1:] == (
+        "1 of 6 addresses are AWS's: those callers can use an IAM role instead.",
+        ROLES_ANYWHERE_STEP)
+
+
+@pytest.mark.parametrize(("count", "shown"), [
+    (3, "203.0.113.0, 203.0.113.1, 203.0.113.2"),
+    (4, "203.0.113.0, 203.0.113.1, 203.0.113.2 and 1 more"),
+])
+def test_three_addresses_are_named_and_only_a_fourth_is_counted_instead(count, shown):
+    addresses = tuple(Address(f"203.0.113.{n}") for n in range(count))
+    way_out = recommend(key(addresses=addresses + addresses))
+
+    assert way_out.evidence == (f"Calls of the last 30 days came from outside AWS ({shown}).",
+                                ROLES_ANYWHERE_STEP)
 
 
 def test_without_aws_ranges_a_plain_ip_is_outside_aws():
@@ -251,7 +291,8 @@ def test_an_on_premises_registration_without_usage_gets_roles_anywhere():
     way_out = recommend(key(purpose_category="on_premises"))
 
     assert way_out.path == Path.ROLES_ANYWHERE
-    assert way_out.evidence[0] == "The key is registered for an on-premises workload."
+    assert way_out.evidence == ("The key is registered for an on-premises workload.",
+                                ROLES_ANYWHERE_STEP)
 
 
 # --- otherwise keep ----------------------------------------------------------------------------
@@ -269,7 +310,10 @@ def test_a_saas_key_is_kept_with_the_question_for_the_vendor():
     way_out = recommend(key(purpose_category="saas"))
 
     assert way_out.path == Path.KEEP
-    assert "cross-account IAM role with an external id" in way_out.evidence[-1]
+    assert way_out.evidence == (
+        "The key is registered for a third-party service.",
+        "Ask the vendor whether it can assume a cross-account IAM role with an external id: "
+        "if it can, that replaces the key.")
 
 
 def test_every_verdict_has_evidence():
@@ -292,6 +336,16 @@ def test_evidence_of_an_available_alternative_challenges_the_matching_answer():
     assert available_alternatives(trusted) == {"why_not_sts": trusted.evidence[-1]}
 
 
+@pytest.mark.parametrize(("way_out", "answer"), [
+    (WayOut(Path.IDENTITY_CENTER, ("why", "more", "the step"), permission_sets=("Dev",)),
+     "why_not_identity_center"),
+    (WayOut(Path.OIDC_FEDERATION, ("why", "more", "the step"), oidc_issuer="gitlab.com"),
+     "why_not_sts"),
+])
+def test_the_last_sentence_the_step_is_what_challenges_the_answer(way_out, answer):
+    assert available_alternatives(way_out) == {answer: "the step"}
+
+
 def test_no_evidence_of_an_alternative_challenges_nothing():
     assert available_alternatives(recommend(human())) == {}
     assert available_alternatives(recommend(key(user_agents=("github-actions",)))) == {}
@@ -303,13 +357,18 @@ def test_no_evidence_of_an_alternative_challenges_nothing():
 def test_github_trust_policy_is_scoped_to_the_repository():
     policy = oidc_trust_policy(system=GITHUB_ACTIONS, account_id=PROD, repository="acme/deploy")
 
-    statement = policy["Statement"][0]
-    assert statement["Principal"] == {
-        "Federated": f"arn:aws:iam::{PROD}:oidc-provider/token.actions.githubusercontent.com"}
-    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
-    assert statement["Condition"] == {
-        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-        "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/deploy:*"}}
+    assert policy == {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": f"arn:aws:iam::{PROD}:oidc-provider/"
+                                       "token.actions.githubusercontent.com"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/deploy:*"}},
+        }],
+    }
 
 
 def test_github_trust_policy_narrowed_to_a_branch_uses_an_exact_match():
@@ -333,12 +392,62 @@ def test_gitlab_trust_policy_for_a_self_managed_instance_and_a_subgroup():
         "StringLike": {"gitlab.example.com:sub": "project_path:platform/infra/deploy:*"}}
 
 
+def test_an_issuers_path_keeps_its_last_character_only_slashes_are_trimmed():
+    policy = oidc_trust_policy(system=GITLAB, account_id=PROD, repository="g/p",
+                               issuer="https://example.com/GITLABX//")
+
+    assert policy["Statement"][0]["Principal"]["Federated"] == (
+        f"arn:aws:iam::{PROD}:oidc-provider/example.com/GITLABX")
+
+
+def test_the_json_form_is_the_policy_indented_to_paste():
+    assert oidc_trust_policy_json(system=GITLAB, account_id=PROD, repository="g/p",
+                                  ref="main", partition="aws-us-gov") == f"""{{
+  "Version": "2012-10-17",
+  "Statement": [
+    {{
+      "Effect": "Allow",
+      "Principal": {{
+        "Federated": "arn:aws-us-gov:iam::{PROD}:oidc-provider/gitlab.com"
+      }},
+      "Action": "sts:AssumeRoleWithWebIdentity",
+      "Condition": {{
+        "StringEquals": {{
+          "gitlab.com:aud": "https://gitlab.com",
+          "gitlab.com:sub": "project_path:g/p:ref_type:branch:ref:main"
+        }}
+      }}
+    }}
+  ]
+}}"""
+
+
 def test_the_json_form_is_the_same_policy():
     kwargs = {"system": GITLAB, "account_id": PROD, "repository": "g/p", "ref": "main"}
 
     assert json.loads(oidc_trust_policy_json(**kwargs)) == oidc_trust_policy(**kwargs)
     assert oidc_trust_policy(**kwargs)["Statement"][0]["Condition"]["StringEquals"][
         "gitlab.com:sub"] == "project_path:g/p:ref_type:branch:ref:main"
+
+
+@pytest.mark.parametrize(("system", "overrides", "message"), [
+    (GITHUB_ACTIONS, {"repository": "acme/*"},
+     "not a GitHub repository (owner/name): 'acme/*'"),
+    (GITLAB, {"repository": "project-only"},
+     "not a GitLab project path (group/project): 'project-only'"),
+    (GITHUB_ACTIONS, {"ref": "refs/heads/*"}, "not a branch or ref: 'refs/heads/*'"),
+    (GITHUB_ACTIONS, {"account_id": "12345"}, "not an AWS account id: '12345'"),
+    (GITLAB, {"issuer": "https://Gitlab.example.com"},
+     "not an OIDC issuer host: 'Gitlab.example.com'"),
+    (CIRCLECI, {}, "no trust policy template for CircleCI yet"),
+])
+def test_a_refusal_says_what_was_refused(system, overrides, message):
+    """The key page shows the message next to the form field the person typed."""
+    kwargs = {"system": system, "account_id": PROD, "repository": "acme/deploy", **overrides}
+
+    with pytest.raises(ValueError) as refused:
+        oidc_trust_policy(**kwargs)
+    assert str(refused.value) == message
 
 
 @pytest.mark.parametrize(("system", "overrides"), [
