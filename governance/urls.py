@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from .views import accounts, audit, exceptions, inventory, overview, ownership, purpose, team
+from .views import (
+    accounts,
+    audit,
+    exceptions,
+    incident,
+    inventory,
+    overview,
+    ownership,
+    purpose,
+    team,
+)
 
 urlpatterns = [
     path("", overview.overview, name="overview"),
@@ -11,6 +21,8 @@ urlpatterns = [
     path("keys/lookup/", inventory.key_lookup, name="key-lookup"),
     path("keys/<int:pk>/", inventory.key_detail, name="key-detail"),
     path("keys/<int:pk>/deactivate/", inventory.key_deactivate_view, name="key-deactivate"),
+    path("keys/<int:pk>/incident/", incident.key_incident_view, name="key-incident"),
+    path("keys/<int:pk>/incident.json", incident.key_incident_export, name="key-incident-export"),
     path("aws-accounts/", accounts.aws_accounts, name="aws-accounts"),
     path("aws-accounts/<int:pk>/toggle/", accounts.aws_account_toggle, name="aws-account-toggle"),
     path("aws-accounts/<int:pk>/sync/", accounts.aws_account_sync, name="aws-account-sync"),

@@ -56,3 +56,13 @@ def key_deactivate(*, actor, key: AccessKey, reason: str) -> AccessKey:
               after={"status": "Inactive", "reason": reason.strip()[:500]}, at=now)
     key.refresh_from_db()
     return key
+
+
+@transaction.atomic
+def key_evidence_export(*, actor, key: AccessKey) -> None:
+    """Record that ``actor`` took the key's incident record (owner, findings, usage evidence)
+    out of Keyledger: an export is a decision about the data, and the audit log keeps it."""
+    if not is_security(actor):
+        raise NotAllowed("only the security team exports a key's incident record")
+    audit(actor=actor, action="key.export_evidence", obj=key,
+          summary=f"exported the incident record of {key}")

@@ -69,7 +69,7 @@ def test_key_lookup_opens_the_key_or_says_it_is_unknown(client, people, aws):
     key = make_keys(1)[0]
     client.force_login(people["security"])
     opened = client.get(reverse("key-lookup"), {"key_id": key.access_key_id})
-    assert opened.url == reverse("key-detail", args=[key.pk])
+    assert opened.url == reverse("key-incident", args=[key.pk])  # a responder: the incident
     unknown = client.get(reverse("key-lookup"), {"key_id": "AKIAZZZZZZZZZZZZZZZZ"}, follow=True)
     assert "AKIAZZZZZZZZZZZZZZZZ is not in the inventory" in unknown.content.decode()
     client.force_login(people["other_owner"])
