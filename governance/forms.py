@@ -22,6 +22,7 @@ from .models import (
 )
 from .services.exceptions import approval_expiry_problem, expiry_problem
 from .services.keys import REGISTRATION_TEXT_FIELDS, RegistrationInput
+from .sources import MAX_SOURCES, Source, parse_each, split_sources
 
 REGISTRATION_FIELDS = ("category",) + REGISTRATION_TEXT_FIELDS
 ALTERNATIVE_FIELDS = ("why_not_iam_role", "why_not_identity_center", "why_not_sts")
@@ -98,9 +99,17 @@ class RegistrationForm(forms.Form):
                               "Why can STS / IAM Roles Anywhere not serve?",
                               "Workloads outside AWS get temporary credentials this way.",
                               rows=2)
-    source_restriction = _from_model(Registration, "source_restriction",
-                                     "Declared source restriction",
-                                     "IP ranges or VPC endpoints the key is used from.")
+    declared_sources = forms.CharField(
+        label="Declared sources", required=False, max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text="Where the key is used from, one per line or comma-separated: CIDRs "
+                  "(203.0.113.0/24; an address alone is its /32), VPC ids (vpc-…), VPC "
+                  "endpoint ids (vpce-…). A call from anywhere else raises UNEXPECTED_SOURCE.")
+    source_restriction = forms.CharField(
+        label="Notes on the sources", required=False,
+        max_length=Registration._meta.get_field("source_restriction").max_length,
+        help_text="Optional when sources are declared; otherwise say why the key cannot be "
+                  "confined to known places.")
     rotation_procedure = _from_model(Registration, "rotation_procedure", "Rotation procedure",
                                      "How and how often the key is replaced.", rows=2)
     deactivation_contact = _from_model(Registration, "deactivation_contact",
@@ -112,11 +121,38 @@ class RegistrationForm(forms.Form):
         """The current registration's answers, to prefill a re-registration."""
         if registration is None:
             return {}
-        return {name: getattr(registration, name) for name in REGISTRATION_FIELDS}
+        return {**{name: getattr(registration, name) for name in REGISTRATION_FIELDS},
+                "declared_sources": "\n".join(registration.declared_sources or [])}
+
+    def clean_declared_sources(self) -> list[str]:
+        """The canonical sources; every bad entry is named with why, all at once."""
+        parsed, problems = parse_each(split_sources(self.cleaned_data["declared_sources"]))
+        if problems:
+            raise forms.ValidationError(problems)
+        if len(parsed) > MAX_SOURCES:
+            raise forms.ValidationError(f"At most {MAX_SOURCES} sources: group addresses "
+                                        "into CIDRs.")
+        return [source.value for source in parsed]
+
+    def clean(self):
+        cleaned = super().clean()
+        if ("declared_sources" in cleaned and not cleaned["declared_sources"]
+                and not cleaned.get("source_restriction", "").strip()):
+            self.add_error("declared_sources", "Declare where the key is used from, or say "
+                                               "in the notes why it cannot be confined.")
+        return cleaned
+
+    def shown_sources(self) -> list[Source]:
+        """The sources the form shows now (what was typed, else the initial value), bad
+        entries left out: what the suggested guard confines the key to."""
+        text = (self.data.get(self.add_prefix("declared_sources"), "") if self.is_bound
+                else self.initial.get("declared_sources", ""))
+        return parse_each(split_sources(text or ""))[0][:MAX_SOURCES]
 
     def registration_input(self) -> RegistrationInput:
         return RegistrationInput(**{name: self.cleaned_data[name]
-                                    for name in REGISTRATION_FIELDS})
+                                    for name in REGISTRATION_FIELDS},
+                                 declared_sources=tuple(self.cleaned_data["declared_sources"]))
 
 
 def default_expiry(today: date) -> date:

@@ -84,16 +84,23 @@ def is_ip_address(text: str) -> bool:
     return True
 
 
-def stored_sources(values: Iterable[str]) -> list[Source]:
-    """The sources a registration stored (canonical already), skipping any that no longer
-    parse: judgement over stored data must not fail on one bad row."""
-    found = []
+def parse_each(values: Iterable[object]) -> tuple[list[Source], list[str]]:
+    """Every source that parses (in order, once each) and, for each one that does not, why:
+    a form names every bad entry at once, and stored data is read without failing."""
+    found: dict[Source, None] = {}
+    problems = []
     for text in values:
         try:
-            found.append(parse_source(str(text)))
-        except SourceError:
-            continue
-    return found
+            found.setdefault(parse_source(str(text)), None)
+        except SourceError as error:
+            problems.append(str(error))
+    return list(found), problems
+
+
+def stored_sources(values: Iterable[object]) -> list[Source]:
+    """The sources a registration stored (canonical already), skipping any that no longer
+    parse: judgement over stored data must not fail on one bad row."""
+    return parse_each(values)[0]
 
 
 def address_declared(address: str, sources: Sequence[Source], *,

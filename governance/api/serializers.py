@@ -23,6 +23,7 @@ from ..exports import key_export_row
 from ..models import AccessKey, AwsAccount, ExceptionRequest, Finding, Registration, SyncRun
 from ..selectors import current_registration, key_scorecard
 from ..services.keys import REGISTRATION_TEXT_FIELDS
+from ..sources import MAX_SOURCES, SourceError, parse_sources
 from .usage import UsageSerializer
 
 ISO_OR_EMPTY = "ISO 8601 UTC (2025-01-31T12:00:00Z); empty when unknown"
@@ -81,12 +82,27 @@ class RegistrationSerializer(serializers.ModelSerializer):
 
     owner: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
         slug_field="email", read_only=True)
+    declared_sources = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=MAX_SOURCES,
+        help_text="Where the key is used from: CIDRs (203.0.113.0/24, 2001:db8::/48), VPC ids "
+                  "(vpc-…) and VPC endpoint ids (vpce-…); stored canonical. UNEXPECTED_SOURCE "
+                  "compares CloudTrail's addresses with them.")
+    source_restriction = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="",
+        help_text="Notes on the declared sources; required when none are declared (why the "
+                  "key cannot be confined), filled from the list when left empty.")
 
     class Meta:
         model = Registration
-        fields = ["category", *REGISTRATION_TEXT_FIELDS, "owner", "registered_at",
-                  "review_due_on"]
+        fields = ["category", *REGISTRATION_TEXT_FIELDS, "declared_sources", "owner",
+                  "registered_at", "review_due_on"]
         read_only_fields = ["owner", "registered_at", "review_due_on"]
+
+    def validate_declared_sources(self, values: list[str]) -> list[str]:
+        try:
+            return [source.value for source in parse_sources(values)]
+        except SourceError as error:
+            raise serializers.ValidationError(str(error)) from None
 
 
 class OpenFindingSerializer(serializers.ModelSerializer):

@@ -11,17 +11,24 @@ from core.audit import audit
 from core.errors import Conflict, GovernanceError, NotAllowed
 
 from ..access import can_assign_owner, can_manage_key, registration_owner
-from ..evaluation import evaluate_keys
+from ..evaluation import evaluate_and_announce, evaluate_keys
 from ..models import AccessKey, PurposeCategory, Registration
+from ..sources import SourceError, parse_sources
 
 REGISTRATION_TEXT_FIELDS = (
     "runs_where", "justification", "why_not_iam_role", "why_not_identity_center",
     "why_not_sts", "source_restriction", "rotation_procedure", "deactivation_contact",
 )
+# ``source_restriction`` is the free-text note on the declared sources: required only when
+# nothing is declared (then it says why the key cannot be confined), filled from the list
+# otherwise, so registrations made before the list existed keep reading the same.
+OPTIONAL_TEXT_FIELDS = ("source_restriction",)
 
 
 def _reevaluate(key: AccessKey) -> None:
-    evaluate_keys(keys=AccessKey.objects.filter(user_id=key.user_id))
+    """Judge the user's keys again; findings this opens are announced once it commits (a
+    registration narrowing its declared sources can open ``UNEXPECTED_SOURCE``)."""
+    evaluate_and_announce(keys=AccessKey.objects.filter(user_id=key.user_id))
     key.refresh_from_db()
 
 
@@ -84,6 +91,8 @@ class RegistrationInput:
     source_restriction: str
     rotation_procedure: str
     deactivation_contact: str
+    # CIDRs, ``vpc-`` and ``vpce-`` ids (``governance.sources``), stored canonical.
+    declared_sources: tuple[str, ...] | list[str] = ()
 
 
 REGISTERED_MEANWHILE = ("someone else registered this key's purpose at the same moment; "
@@ -109,9 +118,16 @@ def purpose_register(*, actor, key: AccessKey, data: RegistrationInput) -> Regis
         raise NotAllowed("only the key's owner or the security team can register its purpose")
     if data.category not in PurposeCategory.values:
         raise GovernanceError(f"unknown purpose category {data.category!r}")
-    missing = [name for name in REGISTRATION_TEXT_FIELDS if not getattr(data, name).strip()]
+    try:
+        declared = [source.value for source in parse_sources(data.declared_sources)]
+    except SourceError as error:
+        raise GovernanceError(f"declared sources: {error}") from None
+    missing = [name for name in REGISTRATION_TEXT_FIELDS if not getattr(data, name).strip()
+               and not (declared and name in OPTIONAL_TEXT_FIELDS)]
     if missing:
         raise GovernanceError("required: " + ", ".join(n.replace("_", " ") for n in missing))
+    text = {name: getattr(data, name).strip() for name in REGISTRATION_TEXT_FIELDS}
+    text["source_restriction"] = (text["source_restriction"] or ", ".join(declared))[:500]
     now = timezone.now()
     previous = Registration.objects.filter(key=key, superseded_at__isnull=True).first()
     if previous:
@@ -126,8 +142,7 @@ def purpose_register(*, actor, key: AccessKey, data: RegistrationInput) -> Regis
             registration = Registration.objects.create(
                 key=key, owner=owner, registered_at=now,
                 review_due_on=now.date() + timedelta(days=settings.KEYLEDGER_PURPOSE_REVIEW_DAYS),
-                category=data.category,
-                **{name: getattr(data, name).strip() for name in REGISTRATION_TEXT_FIELDS},
+                category=data.category, declared_sources=declared, **text,
             )
     except IntegrityError:
         if Registration.objects.filter(key=key, superseded_at__isnull=True).exists():
@@ -141,5 +156,6 @@ def purpose_register(*, actor, key: AccessKey, data: RegistrationInput) -> Regis
           summary=f"registered purpose {registration.get_category_display()} for {key}",
           before={"registration": previous.pk} if previous else None,
           after={"registration": registration.pk, "category": registration.category,
-                 "owner": owner.email, "review_due_on": registration.review_due_on.isoformat()})
+                 "owner": owner.email, "review_due_on": registration.review_due_on.isoformat(),
+                 "declared_sources": declared})
     return registration
