@@ -196,7 +196,8 @@ def manager_or_security_refusal(actor: Person, requester: Person) -> str:
     if requester.manager_id is not None:
         if actor.pk == requester.manager_id:
             return ""
-        return (f"only {requester.manager.email} ({requester.email}'s manager) "
+        manager = requester.manager.email if requester.manager is not None else "their manager"
+        return (f"only {manager} ({requester.email}'s manager) "
                 "or the security team can decide this request")
     if actor.is_manager:
         return ""
