@@ -1,10 +1,14 @@
 """The demo organization shows each rule firing exactly where DESIGN.md says, nowhere else."""
 
+import io
 from collections import defaultdict
 
 import pytest
+from django.core.management import call_command
+from django.test import override_settings
 
 from accounts.people_import import parse_people_csv, people_import
+from demo.activity import DECLARED_USER, register_declared_key, seed_trail
 from demo.seed import DEMO_EXTERNAL_ID, seed_organization
 from governance.models import AccessKey, AwsAccount, Finding
 from governance.policy import RULES
@@ -25,6 +29,12 @@ def demo_findings(aws):
             account_id=account.account_id, name=account.name, external_id=DEMO_EXTERNAL_ID,
             role_arn=f"arn:aws:iam::{account.account_id}:role/{org.reader_role_name}")
         assert sync_account(account=registered).run.status == "succeeded"
+    # The organization trail, read, and the key registered with declared sources: as
+    # run_demo does (UNEXPECTED_SOURCE needs both).
+    trail = seed_trail(org)
+    with override_settings(KEYLEDGER_TRAIL_BUCKET=trail.bucket):
+        call_command("read_trail", stdout=io.StringIO())
+    register_declared_key(trail)
     where = defaultdict(set)
     for account_id, user, code in Finding.objects.filter(resolved_at__isnull=True).values_list(
             "key__account__account_id", "key__user__name", "code"):
@@ -67,7 +77,10 @@ def test_rules_fire_exactly_on_their_situations(demo_findings):
     assert {a for a, _ in where["ROOT_KEY"]} == {a for a, _ in s["root_key"]}
     untrailed = {a for a, _ in s["no_trail"] | s["trail_not_logging"]}
     assert {a for a, _ in where["NO_AUDIT_TRAIL"]} == untrailed
-    assert where["NO_PURPOSE"] >= active - {u for u in active if u[1] == "<root_account>"}
+    assert where["NO_PURPOSE"] >= active - {u for u in active if u[1] == "<root_account>"} \
+        - where["UNEXPECTED_SOURCE"]  # the one registered key
+    prod = next(a.account_id for a in _org.accounts if a.name == "prod")
+    assert where["UNEXPECTED_SOURCE"] == {(prod, DECLARED_USER)}
 
 
 def test_power_user_shape_is_neither_admin_nor_a_path_to_admin(demo_findings):
