@@ -14,7 +14,9 @@ same status, so a full listing runs when the last one is older than
 
 The same collection reads the account's IAM OIDC providers (a key's ``oidc_federation`` way
 out, DESIGN.md "Fewer keys"), and the storing transaction closes the migration plans of keys
-it found gone: a plan is ``done`` only when a sync has seen its key deleted. Identity Center
+it found gone: a plan is ``done`` only when a sync has seen its key deleted. Keys that
+appeared are linked to their approved issuance requests there too
+(``reduction.issuance_link``: no query when none appeared, no AWS call ever). Identity Center
 is read once per sync *round*, not per account (``identity_center_round``).
 """
 

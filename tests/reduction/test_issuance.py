@@ -163,6 +163,15 @@ def test_filing_and_deciding_tell_the_deciders_then_the_requester_once(
     assert [m.to for m in told] == [["owner@example.com"]] and "no admin keys" in told[0].body
 
 
+def test_with_the_manager_setting_the_requesters_manager_is_asked(
+        people, settings, django_capture_on_commit_callbacks):
+    settings.KEYLEDGER_ISSUANCE_APPROVERS = "manager"
+    with django_capture_on_commit_callbacks(execute=True):
+        filed(people, AccountFactory().account_id)
+    asked = [m.to for m in mail.outbox if "Decide: a new access key" in m.subject]
+    assert asked == [["boss@example.com"]]
+
+
 # -- the sync links new keys -----------------------------------------------------------------
 
 @pytest.fixture
