@@ -30,6 +30,7 @@ class Kind(models.TextChoices):
     ISSUANCE_DECIDED = "issuance_decided", "Issuance request decided"
     KEY_WITHOUT_REQUEST = "key_without_request", "Key issued without a request"
     PLAN_OVERDUE = "plan_overdue", "Migration plan overdue"
+    UNEXPECTED_SOURCE = "unexpected_source", "Key used from an undeclared source"
 
 
 class Channel(models.TextChoices):

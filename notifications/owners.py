@@ -10,10 +10,13 @@ Periods, i.e. how often a condition that persists is repeated:
 * purpose review: once per review date; exception expiring / expired: once per exception;
 * key assigned: once per assignment; critical finding: once per finding, to every member
   of the security team and the chat channel, whatever their digest preference;
-* key exposed (AWS found it in public): once per finding, to the key's owner.
+* key exposed (AWS found it in public): once per finding, to the key's owner;
+* key used from an undeclared source (``UNEXPECTED_SOURCE``): once per finding, to the key's
+  owner and every member of the security team.
 
-The critical alerts and the exposed-key notices are also sent right after the sync that
-opened them (:func:`urgent_messages`), not at the next hourly run.
+The critical alerts, the exposed-key notices and the undeclared-source notices are also sent
+right after the sync, trail read or registration that opened them (:func:`urgent_messages`),
+not at the next hourly run.
 """
 
 from datetime import date, datetime, timedelta
@@ -37,6 +40,8 @@ FINDING_REMINDERS = {
     "UNUSED": (Kind.UNUSED, lambda opened, today: month(today)),
 }
 RECENT_DAYS = 7  # events older than this (expiries, assignments) are not announced late
+# Findings below critical that are still told at once when they open (receivers.py).
+AT_ONCE_CODES = frozenset({"UNEXPECTED_SOURCE"})
 
 
 def key_place(key: AccessKey) -> str:
@@ -200,9 +205,33 @@ def exposed_key_notices() -> list[Message]:
     return messages
 
 
+def unexpected_source_notices() -> list[Message]:
+    """Each open ``UNEXPECTED_SOURCE`` (an exception covering it included: the exception
+    was granted on earlier evidence), once per finding, to the key's active owner and each
+    active security member: someone may be using the key who should not be."""
+    team = list(Person.objects.filter(is_active=True, groups__name=Role.SECURITY.value))
+    findings = (Finding.objects.filter(code="UNEXPECTED_SOURCE", resolved_at__isnull=True,
+                                       key__removed_at__isnull=True)
+                .select_related("key__account", "key__user", "key__owner").order_by("key_id"))
+    messages = []
+    for finding in findings:
+        key = finding.key
+        owner = [key.owner] if key.owner is not None and key.owner.is_active else []
+        for recipient in {person.pk: person for person in [*owner, *team]}.values():
+            messages.append(Message(
+                recipient=recipient, kind=Kind.UNEXPECTED_SOURCE, subject=f"key:{key.pk}",
+                period=f"finding-{finding.pk}",
+                title=f"Access key {key} used from an undeclared address",
+                lines=(f"Access key {key} of IAM user {key_place(key)} was {finding.reason}.",
+                       "The addresses are outside the sources declared in its registration."),
+                action=RULES["UNEXPECTED_SOURCE"].fix, path=_key_path(key)))
+    return messages
+
+
 def urgent_messages(*, now: datetime) -> list[Message]:
-    """What cannot wait for the hourly run: critical alerts and exposed-key notices."""
-    return [*critical_alerts(), *exposed_key_notices()]
+    """What cannot wait for the hourly run: critical alerts, exposed-key notices and keys
+    used from undeclared sources."""
+    return [*critical_alerts(), *exposed_key_notices(), *unexpected_source_notices()]
 
 
 def owner_messages(*, now: datetime) -> list[Message]:

@@ -5,14 +5,17 @@ from django.dispatch import receiver
 from governance.policy import RULES, Severity
 from governance.signals import exception_changed, findings_opened
 
+from .owners import AT_ONCE_CODES
 from .tasks import send_exception_notices, send_notifications
 
 
 @receiver(findings_opened, dispatch_uid="notifications-urgent-on-critical-findings")
 def send_urgent_when_critical_findings_open(sender, codes, **kwargs):
-    """A sync opened a critical finding (a root key, a key AWS found in public): tell the
+    """A sync, trail read or registration opened a critical finding (a root key, a key AWS
+    found in public) or one told at once (a key used from an undeclared source): tell the
     security team and the key's owner now rather than at the next hourly run."""
-    if any(code in RULES and RULES[code].severity == Severity.CRITICAL for code in codes):
+    if any(code in AT_ONCE_CODES
+           or (code in RULES and RULES[code].severity == Severity.CRITICAL) for code in codes):
         send_notifications.delay("urgent")
 
 
