@@ -305,3 +305,41 @@ def test_a_requester_who_left_gets_the_link_but_no_registration(people, watched)
     assert request.state == "fulfilled"
     assert not Registration.objects.filter(key=request.issued_key).exists()
     assert "has left" in AuditEvent.objects.get(action="key.issued").summary
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deciders_at_once_make_one_decision():
+    """An approval and a rejection racing on one request: the row lock lets one through;
+    the other sees the request decided."""
+    import threading
+
+    from django.db import connection
+
+    from tests.factories import personas
+
+    people = personas()
+    second = PersonFactory(email="sec2@example.com", roles=["security"])
+    request = filed(people, AccountFactory().account_id)
+    start, outcomes = threading.Barrier(2), []
+
+    def decide(act):
+        try:
+            start.wait()
+            act()
+            outcomes.append("decided")
+        except GovernanceError as exc:
+            outcomes.append(str(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=decide, args=(act,)) for act in (
+        lambda: issuance_approve(actor=people["security"], request=request),
+        lambda: issuance_reject(actor=second, request=request, note="no"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes)[0] == "decided" and "already" in sorted(outcomes)[1]
+    decided = IssuanceRequest.objects.get()
+    assert AuditEvent.objects.filter(action__in=["issuance.approve", "issuance.reject"],
+                                     object_id=str(decided.pk)).count() == 1
