@@ -13,6 +13,10 @@ from .access import key_can_be_justified
 from .models import AccessKey
 from .policy import ACCOUNT_CODES, RULES, Severity
 
+# Findings fixed on the registration form: the link's label and where on the form.
+REGISTRATION_LINKS = {"NO_PURPOSE": ("Register purpose", ""),
+                      "UNEXPECTED_SOURCE": ("Declare sources", "#sources")}
+
 
 def fix_for(code: str, default: str) -> str:
     """What the rule ``code`` asks of the key's owner, or ``default`` for a code no rule has."""
@@ -42,8 +46,9 @@ def key_needs(key: AccessKey, *, can_act: bool) -> list[Need]:
         if finding.exception_id or finding.code in ACCOUNT_CODES:
             continue
         rule, links = RULES.get(finding.code), []
-        if finding.code == "NO_PURPOSE" and can_act:
-            links.append(("Register purpose", reverse("key-register", args=[key.pk])))
+        if finding.code in REGISTRATION_LINKS and can_act:
+            label, anchor = REGISTRATION_LINKS[finding.code]
+            links.append((label, reverse("key-register", args=[key.pk]) + anchor))
         request = requests.get(finding.code)
         if request is not None:
             links.append((f"Exception {request.get_status_display().lower()}",
