@@ -9,6 +9,13 @@ task's code) records the counts. Only the snapshot rows are kept, so the keys, f
 audit log stay those of today. The replay knows nothing of past owners, registrations or
 exceptions: it shows how ageing keys drift into rotation and use findings, which is what
 a security team sees on a real trend.
+
+An organization working down its keys has retired some in those months, so the history
+first records them in the inventory (``retired_keys``): old keys of service users since
+deleted from AWS, one a day of the history, each with the sync's ``appeared`` and
+``removed`` events. The replay counts them until the day they went, so the burn-down
+(``reduction.burndown``) is a line going down, and the page's weekly numbers read from the
+keys agree with the snapshots.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,11 +23,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Person
 from governance.evaluation import evaluate_keys
-from governance.models import AccessKey, DailySnapshot
+from governance.models import AccessKey, AccessKeyEvent, AwsAccount, DailySnapshot, IamUser
 from governance.trends import snapshot_take
 
 HISTORY_DAYS = 120
+RETIRED_EVERY_DAYS = 1  # a key retired every day of the history
+RETIRED_ID = "AIDARETIRED"  # the retired keys' users' ids, then the day the key went
+RETIRED_USERS = ("svc-ftp-bridge", "svc-legacy-reports", "ci-jenkins", "svc-old-crm",
+                 "etl-nightly", "svc-fax-gateway", "backup-agent", "svc-sms-legacy")
 SNAPSHOT_FIELDS = ("day", "account_id", "dimension", "name", "count")
 
 
@@ -32,6 +44,7 @@ def seed_history(*, days: int = HISTORY_DAYS, today: date | None = None) -> int:
     day to the next only a few keys change, so each evaluation writes little.
     """
     today = today or timezone.localdate()
+    retired_keys(days=days, today=today)
     keys = {pk: (created, removed, used) for pk, created, removed, used in
             AccessKey.objects.values_list("pk", "created_at", "removed_at", "last_used_at")}
     shown = {pk: (removed, used) for pk, (_created, removed, used) in keys.items()}
@@ -71,3 +84,50 @@ def _keys_as_of(noon: datetime, keys: dict, shown: dict) -> None:
     if changed:
         AccessKey.objects.bulk_update(changed, ["removed_at", "last_used_at"])
     evaluate_keys(now=noon)
+
+
+@transaction.atomic
+def retired_keys(*, days: int, today: date) -> int:
+    """Keys retired during the ``days`` before ``today``: one every ``RETIRED_EVERY_DAYS``,
+    on service users deleted from AWS with them (so no present user gains a key), spread
+    over the accounts and the people who own keys today; the number of keys written.
+
+    Each was created 200 to 500 days before it went and seen by Keyledger from the start of
+    the history, active until a sync found it deleted (``removed_at``)."""
+    accounts = list(AwsAccount.objects.order_by("account_id"))
+    owners = list(Person.objects.filter(pk__in=AccessKey.objects.filter(
+        owner__isnull=False).values("owner")).order_by("email"))
+    if not accounts or days <= 1:
+        return 0
+    start = datetime.combine(today - timedelta(days=days - 1), time(9), tzinfo=UTC)
+    # A rerun over more days adds the older ones: each day's key is named by its date.
+    done = set(IamUser.objects.filter(user_id__startswith=RETIRED_ID)
+               .values_list("user_id", flat=True))
+    written = 0
+    for back in range(1, days, RETIRED_EVERY_DAYS):
+        removed = datetime.combine(today - timedelta(days=back), time(10), tzinfo=UTC)
+        user_id = f"{RETIRED_ID}{removed:%Y%m%d}"
+        if user_id in done:
+            continue
+        i = back // RETIRED_EVERY_DAYS
+        created = removed - timedelta(days=200 + (i * 37) % 300)
+        account = accounts[i % len(accounts)]
+        owner = owners[i % len(owners)] if owners else None
+        name = f"{RETIRED_USERS[i % len(RETIRED_USERS)]}-{i:02d}"
+        user = IamUser.objects.create(
+            account=account, user_id=user_id, name=name,
+            arn=f"arn:aws:iam::{account.account_id}:user/retired/{name}", path="/retired/",
+            created_at=created, tags={"owner": owner.email} if owner else {},
+            removed_at=removed)
+        seen = max(created, start - timedelta(days=30))
+        key = AccessKey.objects.create(
+            account=account, user=user, access_key_id=f"AKIARETIRED{removed:%Y%m%d}",
+            status=AccessKey.Status.ACTIVE, created_at=created, status_changed_at=seen,
+            last_used_at=removed - timedelta(days=3), last_used_service="s3",
+            last_used_region="eu-west-1", owner=owner, removed_at=removed)
+        AccessKey.objects.filter(pk=key.pk).update(first_seen_at=seen)
+        AccessKeyEvent.objects.bulk_create([
+            AccessKeyEvent(key=key, kind=AccessKeyEvent.Kind.APPEARED, at=seen),
+            AccessKeyEvent(key=key, kind=AccessKeyEvent.Kind.REMOVED, at=removed)])
+        written += 1
+    return written

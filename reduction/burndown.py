@@ -192,14 +192,18 @@ def uses_snapshots(scope: Scope) -> bool:
 
 def weekly_series(scope: Scope, *, today: date, weeks: int = WEEKS_SHOWN
                   ) -> tuple[list[Week], str]:
-    """The weeks of ``scope``, oldest first, and where their active line comes from."""
+    """The weeks of ``scope``, oldest first, and where their active line comes from; from
+    the snapshots, the weeks start with the first that has one (all, when none has)."""
     starts = week_starts(today, weeks)
     by_keys = lifetime_weeks(scope.keys(), starts)
     if not uses_snapshots(scope):
         return by_keys, KEYS
     line = snapshot_line(starts, account=scope.account)
-    return [Week(w.start, active, w.added, w.retired)
-            for w, active in zip(by_keys, line, strict=True)], SNAPSHOTS
+    weeks = [Week(w.start, active, w.added, w.retired)
+             for w, active in zip(by_keys, line, strict=True)]
+    # The line starts with the record: the weeks before the first snapshot are left out.
+    first = next((i for i, w in enumerate(weeks) if w.active is not None), 0)
+    return weeks[first:], SNAPSHOTS
 
 
 # -- the forecast --------------------------------------------------------------------------

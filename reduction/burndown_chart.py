@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from .burndown import Week
 
-WIDTH, LEFT, RIGHT = 760, 48, 12
-LINE_TOP, LINE_HEIGHT = 16, 170
+WIDTH, LEFT, RIGHT = 1200, 48, 12
+LINE_TOP, LINE_HEIGHT = 16, 190
 BARS_TOP, BARS_HEIGHT = LINE_TOP + LINE_HEIGHT + 28, 90
 HEIGHT = BARS_TOP + BARS_HEIGHT + 26
 LABEL_EVERY = 4  # a date under every fourth week
@@ -81,7 +81,8 @@ def burndown_chart(weeks: list[Week]) -> Chart:
             height = half * week.retired / bars_max
             bars.append(Bar(round(x, 1), round(zero, 1), round(width, 1), round(height, 1),
                             "retired", week.retired, label))
-        if i % LABEL_EVERY == 0 or i == len(weeks) - 1:
+        last = i == len(weeks) - 1
+        if i % LABEL_EVERY == 0 or (last and i % LABEL_EVERY >= LABEL_EVERY // 2):
             labels.append((round(x, 1), label))
     if current:
         segments.append(" ".join(current))
