@@ -66,8 +66,8 @@ bench: install services-check  ## every benchmark section; writes docs/BENCHMARK
 
 screenshots: install services-check browser-check  ## README screenshots, from the browser tests
 	DATABASE_URL=$(TEST_DATABASE_URL) KEYLEDGER_REDIS_URL=$(TEST_REDIS_URL) KEYLEDGER_CHROMIUM=$(CHROMIUM) \
-	  $(BIN)/pytest tests/e2e/test_pages.py -k main_page
-	for page in overview inventory key-detail; do \
+	  $(BIN)/pytest tests/e2e/test_pages.py tests/e2e/test_burndown.py -k "main_page or burn_down"
+	for page in overview inventory key-detail burndown; do \
 	  cp test-artifacts/screenshots/readme-$$page.png docs/screenshots/$$page.png; done
 
 lint: install  ## ruff, mypy (django-stubs; [tool.mypy] in pyproject.toml), migrations in sync
