@@ -41,8 +41,10 @@ class UsageSerializer(serializers.Serializer):
                                     help_text="the 10 most frequent, the most events first")
     regions = serializers.ListField(
         child=serializers.CharField(), read_only=True, help_text="the most events first")
-    errors = serializers.IntegerField(read_only=True,
-                                      help_text="calls AWS refused or failed (errorCode)")
+    # The metaclass takes declared fields off the class, so ``Serializer.errors`` (the
+    # validation errors property) is untouched; the stubs see a property overridden.
+    errors = serializers.IntegerField(  # type: ignore[assignment]
+        read_only=True, help_text="calls AWS refused or failed (errorCode)")
 
     def to_representation(self, instance: KeyUsage) -> dict:
         return {
