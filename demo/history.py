@@ -3,12 +3,12 @@ from the keys as they stood that day.
 
 A fresh demo has synced once, so the daily task would have one snapshot: a point, not a
 line. The past days are replayed in a transaction that is rolled back: keys not created yet
-are set aside, keys deleted since are put back, a key used since counts as used that day;
-the keys are evaluated by the same rules at that day's noon and ``snapshot_take`` (the daily
-task's code) records the counts. Only the snapshot rows are kept, so the keys, findings and
-audit log stay those of today. The replay knows nothing of past owners, registrations or
-exceptions: it shows how ageing keys drift into rotation and use findings, which is what
-a security team sees on a real trend.
+are set aside, keys deleted since are put back, a key used since counts as used that day,
+a key a sync saw deactivated since was active; the keys are evaluated by the same rules at
+that day's noon and ``snapshot_take`` (the daily task's code) records the counts. Only the
+snapshot rows are kept, so the keys, findings and audit log stay those of today. The
+replay knows nothing of past owners, registrations or exceptions: it shows how ageing keys
+drift into rotation and use findings, which is what a security team sees on a real trend.
 
 An organization working down its keys has retired some in those months, so the history
 first records them in the inventory (``retired_keys``): old keys of service users since
@@ -21,6 +21,7 @@ keys agree with the snapshots.
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Person
@@ -48,11 +49,15 @@ def seed_history(*, days: int = HISTORY_DAYS, today: date | None = None) -> int:
     keys = {pk: (created, removed, used) for pk, created, removed, used in
             AccessKey.objects.values_list("pk", "created_at", "removed_at", "last_used_at")}
     shown = {pk: (removed, used) for pk, (_created, removed, used) in keys.items()}
+    deactivated = _seen_deactivated()
     rows: list[tuple] = []
     with transaction.atomic():
+        still_active: set[int] = set()
         for back in range(days - 1, 0, -1):
             day = today - timedelta(days=back)
-            _keys_as_of(datetime.combine(day, time(12), tzinfo=UTC), keys, shown)
+            noon = datetime.combine(day, time(12), tzinfo=UTC)
+            still_active = _statuses_as_of(noon, deactivated, still_active)
+            _keys_as_of(noon, keys, shown)
             snapshot_take(day=day)
             rows += DailySnapshot.objects.filter(day=day).values_list(*SNAPSHOT_FIELDS)
         transaction.set_rollback(True)
@@ -61,6 +66,26 @@ def seed_history(*, days: int = HISTORY_DAYS, today: date | None = None) -> int:
         DailySnapshot.objects.bulk_create(
             [DailySnapshot(**dict(zip(SNAPSHOT_FIELDS, row, strict=True))) for row in rows])
     return len(rows)
+
+
+def _seen_deactivated() -> dict[int, datetime]:
+    """Inactive keys a sync saw deactivated (after their first sighting), and when: they were
+    active before that, as the burn-down counts them (``reduction.burndown``)."""
+    return dict(AccessKey.objects.filter(status=AccessKey.Status.INACTIVE,
+                                         status_changed_at__gt=F("first_seen_at"))
+                .values_list("pk", "status_changed_at"))
+
+
+def _statuses_as_of(noon: datetime, deactivated: dict[int, datetime],
+                    active_before: set[int]) -> set[int]:
+    """Set Active the keys deactivated after ``noon``, Inactive again those deactivated by
+    then; the keys now Active for the day (``active_before``: the previous day's)."""
+    active = {pk for pk, at in deactivated.items() if at > noon}
+    AccessKey.objects.filter(pk__in=active - active_before).update(
+        status=AccessKey.Status.ACTIVE)
+    AccessKey.objects.filter(pk__in=active_before - active).update(
+        status=AccessKey.Status.INACTIVE)
+    return active
 
 
 def _keys_as_of(noon: datetime, keys: dict, shown: dict) -> None:

@@ -199,11 +199,11 @@ def weekly_series(scope: Scope, *, today: date, weeks: int = WEEKS_SHOWN
     if not uses_snapshots(scope):
         return by_keys, KEYS
     line = snapshot_line(starts, account=scope.account)
-    weeks = [Week(w.start, active, w.added, w.retired)
-             for w, active in zip(by_keys, line, strict=True)]
+    series = [Week(w.start, active, w.added, w.retired)
+              for w, active in zip(by_keys, line, strict=True)]
     # The line starts with the record: the weeks before the first snapshot are left out.
-    first = next((i for i, w in enumerate(weeks) if w.active is not None), 0)
-    return weeks[first:], SNAPSHOTS
+    first = next((i for i, w in enumerate(series) if w.active is not None), 0)
+    return series[first:], SNAPSHOTS
 
 
 # -- the forecast --------------------------------------------------------------------------

@@ -60,7 +60,11 @@ def burndown_chart(weeks: list[Week]) -> Chart:
     bars_max = _scale_max([max(w.added, w.retired) for w in weeks])
     half = BARS_HEIGHT / 2
     zero = BARS_TOP + half
-    segments, current, dots, bars, labels = [], [], [], [], []
+    segments: list[str] = []
+    current: list[str] = []
+    dots: list[tuple[float, float, int, str]] = []
+    bars: list[Bar] = []
+    labels: list[tuple[float, str]] = []
     for i, week in enumerate(weeks):
         x = LEFT + band * (i + 0.5)
         label = week.start.isoformat()

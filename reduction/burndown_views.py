@@ -39,26 +39,32 @@ from .models import MigrationPlan
 CSV_COLUMNS = ("week_start", "active_keys", "keys_added", "keys_retired")
 
 
-class BurnDownFilterForm(forms.Form):
-    """``?account=`` (an AWS account's pk) and ``?team=`` (a manager's pk), both optional."""
+class AccountChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.name} ({obj.account_id})"
 
-    account = forms.ModelChoiceField(queryset=None, required=False, empty_label="All accounts")
-    team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All teams",
-                                  label="Manager's team")
+
+class TeamChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.name or obj.email
+
+
+class BurnDownFilterForm(forms.Form):
+    """``?account=`` (an AWS account's pk) and ``?team=`` (a manager's pk), both optional,
+    each among what ``person`` may see (``accounts_for``, ``teams_for``)."""
 
     def __init__(self, data, *, person):
         super().__init__(data)
         self.person = person
-        self.fields["account"].queryset = accounts_for(person)  # type: ignore[attr-defined]
-        self.fields["team"].queryset = teams_for(person)  # type: ignore[attr-defined]
-        self.fields["account"].label_from_instance = (  # type: ignore[attr-defined]
-            lambda a: f"{a.name} ({a.account_id})")
-        self.fields["team"].label_from_instance = (  # type: ignore[attr-defined]
-            lambda p: f"{p.name or p.email}")
+        self.teams = teams_for(person)
+        self.fields["account"] = AccountChoice(queryset=accounts_for(person), required=False,
+                                               empty_label="All accounts")
+        self.fields["team"] = TeamChoice(queryset=self.teams, required=False,
+                                         empty_label="All teams", label="Manager's team")
 
     @property
     def offers_teams(self) -> bool:
-        return self.fields["team"].queryset.exists()  # type: ignore[attr-defined]
+        return self.teams.exists()
 
     def scope(self) -> Scope:
         return Scope(self.person, account=self.cleaned_data.get("account"),
@@ -139,8 +145,10 @@ class ForecastSerializer(serializers.Serializer):
 
 
 class BurnDownSerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=["snapshots", "keys"],
-                                     help_text="where active_keys comes from")
+    # DRF's metaclass moves declared fields out of the class, so this does not replace
+    # Field.source as the stubs believe.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=["snapshots", "keys"], help_text="where active_keys comes from")
     weeks = WeekSerializer(many=True)
     forecast = ForecastSerializer()
     plans = serializers.DictField(child=serializers.IntegerField(),

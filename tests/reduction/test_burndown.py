@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from governance.models import AccessKey, DailySnapshot
 from governance.trends import snapshot_take
-from reduction.burndown import KEYS, SNAPSHOTS, Scope, burndown_panel, weekly_series
+from reduction.burndown import KEYS, SNAPSHOTS, Scope, burndown_panel, lifetime_weeks, weekly_series
 from reduction.burndown_views import CSV_COLUMNS
 from reduction.models import MigrationPlan
 from tests.factories import AccessKeyFactory, AccountFactory, IamUserFactory
@@ -117,6 +117,26 @@ def test_the_week_takes_its_last_snapshot_day(people, history, mondays, today):
     one, _ = weekly_series(Scope(people["security"], account=history["dev"]), today=today,
                            weeks=WEEKS)
     assert [w.active for w in one] == [1, None]
+
+
+def test_the_demos_replayed_snapshots_agree_with_the_keys_week_by_week(people, history,
+                                                                     mondays, today):
+    """``make demo``'s history: each past week's last snapshot (Sunday noon) counts the
+    keys the lifetimes count at the week's end, deletions and seen deactivations included."""
+    from demo.history import seed_history
+
+    days = (today - mondays[0]).days + 1
+    seed_history(days=days, today=today)
+    assert AccessKey.objects.filter(user__user_id__startswith="AIDARETIRED").count() == days - 1
+    weeks, source = weekly_series(Scope(people["security"]), today=today, weeks=WEEKS)
+    by_keys = lifetime_weeks(AccessKey.objects.all(), mondays)
+    assert source == SNAPSHOTS and len(weeks) == WEEKS
+    assert [w.active for w in weeks[:-1]] == [w.active for w in by_keys[:-1]]
+    # Going down: the fixture's retirements and one demo key retired a day.
+    assert weeks[0].active > weeks[1].active > weeks[2].active
+    status = dict(AccessKey.objects.values_list("pk", "status"))
+    seed_history(days=3, today=today)  # the replay left the keys as they are now
+    assert dict(AccessKey.objects.values_list("pk", "status")) == status
 
 
 def test_an_owner_sees_their_own_keys_and_a_manager_their_team(people, history, today):
