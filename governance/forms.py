@@ -116,6 +116,19 @@ class RegistrationForm(forms.Form):
                                        "Who can deactivate it",
                                        "A person or on-call rota reachable in an incident.")
 
+    def __init__(self, *args, evidence: dict[str, str] | None = None, **kwargs):
+        """``evidence``: per "why not" field, the way-out sentence saying that alternative
+        is available (``governance.way_out.available_alternatives``); each such answer then
+        needs its ``confirm_<field>`` box ticked."""
+        super().__init__(*args, **kwargs)
+        self.evidence = {name: text for name, text in (evidence or {}).items()
+                         if name in ALTERNATIVE_FIELDS}
+        for name in self.evidence:
+            self.fields[f"confirm_{name}"] = forms.BooleanField(
+                label="I confirm this reason still holds", error_messages={
+                    "required": "The evidence says this alternative is available: confirm "
+                                "your reason still holds, or plan the move instead."})
+
     @classmethod
     def initial_from(cls, registration: Registration | None) -> dict:
         """The current registration's answers, to prefill a re-registration."""
@@ -152,7 +165,8 @@ class RegistrationForm(forms.Form):
     def registration_input(self) -> RegistrationInput:
         return RegistrationInput(**{name: self.cleaned_data[name]
                                     for name in REGISTRATION_FIELDS},
-                                 declared_sources=tuple(self.cleaned_data["declared_sources"]))
+                                 declared_sources=tuple(self.cleaned_data["declared_sources"]),
+                                 confirmed_despite_evidence=tuple(self.evidence.items()))
 
 
 def default_expiry(today: date) -> date:

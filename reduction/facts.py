@@ -15,7 +15,14 @@ from django.conf import settings
 
 from evidence.models import KeyUsageAddress, KeyUsageDay
 from governance.models import AccessKey, Finding, Registration
-from governance.way_out import Address, Assignment, WayOut, WayOutFacts, recommend
+from governance.way_out import (
+    Address,
+    Assignment,
+    WayOut,
+    WayOutFacts,
+    available_alternatives,
+    recommend,
+)
 
 from .models import PATH_CHOICES, IdentityCenterPerson, MigrationPlan, OidcProviderListing
 
@@ -115,6 +122,12 @@ def way_out_for_keys(keys: Iterable[AccessKey], *, today: date) -> dict[int, Key
                 "key_id", "-opened_at", "-id"):
             plans.setdefault(plan.key_id, plan)
     return {key.pk: KeyWayOut(recommend(facts[key.pk]), plans.get(key.pk)) for key in keys}
+
+
+def alternatives_in_evidence(key: AccessKey, *, today: date) -> dict[str, str]:
+    """Per "why not" field of the purpose registration, the evidence sentence saying that
+    alternative is available for ``key`` (the registration form asks to confirm each)."""
+    return available_alternatives(way_out_for_keys([key], today=today)[key.pk].way_out)
 
 
 def key_way_out(key: AccessKey, *, today: date) -> dict:

@@ -93,6 +93,9 @@ class RegistrationInput:
     deactivation_contact: str
     # CIDRs, ``vpc-`` and ``vpce-`` ids (``governance.sources``), stored canonical.
     declared_sources: tuple[str, ...] | list[str] = ()
+    # (field, evidence sentence) for each "why not" the owner confirmed although the way-out
+    # evidence says that alternative is available (the form asks; kept in the audit).
+    confirmed_despite_evidence: tuple[tuple[str, str], ...] = ()
 
 
 REGISTERED_MEANWHILE = ("someone else registered this key's purpose at the same moment; "
@@ -157,5 +160,7 @@ def purpose_register(*, actor, key: AccessKey, data: RegistrationInput) -> Regis
           before={"registration": previous.pk} if previous else None,
           after={"registration": registration.pk, "category": registration.category,
                  "owner": owner.email, "review_due_on": registration.review_due_on.isoformat(),
-                 "declared_sources": declared})
+                 "declared_sources": declared,
+                 **({"confirmed_despite_evidence": dict(data.confirmed_despite_evidence)}
+                    if data.confirmed_despite_evidence else {})})
     return registration

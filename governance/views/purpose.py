@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, GovernanceError
 from evidence.observed import Observed, observed_in_window
+from reduction.facts import alternatives_in_evidence
 
 from ..access import can_manage_key, key_for, registration_owner
 from ..forms import ALTERNATIVE_FIELDS, RegistrationForm
@@ -61,7 +62,8 @@ def key_register(request, pk: int):
     current = current_registration(key)
     observed = observed_in_window(key, today=timezone.now().date())
     initial, prefilled = _initial(current, observed)
-    form = RegistrationForm(request.POST or None, initial=initial)
+    form = RegistrationForm(request.POST or None, initial=initial,
+                            evidence=alternatives_in_evidence(key, today=timezone.localdate()))
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -76,7 +78,10 @@ def key_register(request, pk: int):
             return redirect("key-detail", pk=key.pk)
     return render(request, "governance/workflows/register.html", {
         "key": key, "form": form, "current": current,
-        "alternatives": [form[name] for name in ALTERNATIVE_FIELDS],
+        # Each "why not" with the way-out evidence against it and its confirmation box.
+        "alternatives": [(form[name], form.evidence.get(name, ""),
+                          form[f"confirm_{name}"] if name in form.evidence else None)
+                         for name in ALTERNATIVE_FIELDS],
         "details": [form[name] for name in ("rotation_procedure", "deactivation_contact")],
         "becomes_owner": registration_owner(request.user, key).pk != key.owner_id,
         "prefilled": prefilled and not form.is_bound, **_suggestions(form, observed),
