@@ -8,11 +8,17 @@ lifting the guard is safe here (and only here).
 
 import os
 import shutil
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
+
+from tests.conftest import audit_triggers_off, replace_next_flush
+from tests.snapshots import AwsSnapshot, DatabaseSnapshot
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -42,12 +48,51 @@ def browser():
     playwright.stop()
 
 
+@dataclass(frozen=True)
+class DemoSnapshot:
+    flushed: DatabaseSnapshot  # the database as pytest-django's flush leaves it
+    database: DatabaseSnapshot  # ... and after run_demo
+    aws: AwsSnapshot  # moto after run_demo
+
+
+@pytest.fixture(scope="session")
+def _demo_snapshot(django_db_setup, django_db_blocker, _moto_server):
+    """``run_demo`` once per session, on a flushed database and a wiped moto, as each test
+    once ran it; the database before and after, and moto after, kept in memory.
+
+    Runs before the first ``demo`` test's own fixtures and leaves the database flushed and
+    moto wiped, as the previous transactional test would have.
+    """
+    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as env:
+        env.delenv("MOTO_ACCOUNT_ID", raising=False)
+        env.delenv("AWS_PROFILE", raising=False)
+        for name, value in _moto_server.environment().items():
+            env.setenv(name, value)
+        with audit_triggers_off(connection):
+            call_command("flush", verbosity=0, interactive=False, reset_sequences=False)
+        flushed = DatabaseSnapshot.take(connection)
+        _moto_server.reset()
+        call_command("run_demo", "--no-serve", "--history-days", "14",
+                     stdout=open(os.devnull, "w"))  # noqa: SIM115
+        snapshot = DemoSnapshot(flushed, DatabaseSnapshot.take(connection), AwsSnapshot())
+        flushed.restore(connection)
+        _moto_server.reset()
+    return snapshot
+
+
 @pytest.fixture
-def demo(transactional_db, moto_server):
+def demo(_demo_snapshot, transactional_db, moto_server):
     """The demo organization seeded into moto, discovered and synced, as ``make demo`` does;
-    two weeks of trend history rather than 120 days (a line still, at a tenth of the cost)."""
-    call_command("run_demo", "--no-serve", "--history-days", "14",
-                 stdout=open(os.devnull, "w"))  # noqa: SIM115
+    two weeks of trend history rather than 120 days (a line still, at a tenth of the cost).
+
+    Seeded once per session and restored for each test (tests/snapshots.py): the database
+    rows and sequences and moto's state are exactly what ``run_demo`` left, whatever an
+    earlier test changed. Afterwards ``moto_server`` wipes moto, and the flushed database
+    is restored in place of pytest-django's flush (the same rows, a tenth of the time).
+    """
+    _demo_snapshot.database.restore(connection)
+    _demo_snapshot.aws.restore()
+    replace_next_flush(partial(_demo_snapshot.flushed.restore, connection))
 
 
 class Session:
