@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from evidence.models import KeyUsageAddress, KeyUsageDay
@@ -10,7 +12,8 @@ from governance.aws.identity_center import identity_center_access
 from governance.aws.oidc_providers import oidc_providers
 from governance.aws.session import assumed_session
 from governance.models import Registration
-from reduction.facts import key_way_out, way_out_facts
+from governance.way_out import recommend
+from reduction.facts import key_way_out, way_out_facts, way_out_for_keys
 from reduction.models import IdentityCenterPerson
 from reduction.services import (
     identity_center_refresh,
@@ -130,3 +133,31 @@ def test_a_refresh_reads_every_owner_of_a_present_key_once_and_forgets_former_ow
 
     assert list(IdentityCenterPerson.objects.values_list("email", "user_id")) == [
         ("jane.doe@example.com", directory.user_ids["jane"])]
+
+
+def test_ways_out_of_many_keys_take_as_many_queries_as_of_one_and_agree_with_each(
+        directory, prod):
+    jane = PersonFactory(email="jane.doe@example.com")
+    identity_center_store(snapshot=identity_center_access([jane.email]), now=timezone.now())
+    keys = [AccessKeyFactory(owner=jane, user__account=prod, user__password_enabled=i % 2 == 0,
+                             evaluated=True) for i in range(6)]
+    for i, key in enumerate(keys):
+        usage(key, days_ago=i, address=f"198.51.100.{i}", agent="aws-cli/2")
+    plan_open(actor=jane, key=keys[1], path="iam_role",
+              target_date=timezone.localdate() + timedelta(days=9))
+    today = timezone.localdate()
+    loaded = list(type(keys[0]).objects.filter(pk__in=[k.pk for k in keys])
+                  .select_related("account", "owner").order_by("pk"))
+
+    with CaptureQueriesContext(connection) as one:
+        way_out_for_keys(loaded[:1], today=today)
+    with CaptureQueriesContext(connection) as many:
+        found = way_out_for_keys(loaded, today=today)
+
+    assert len(many) == len(one)
+    assert [found[k.pk].way_out for k in loaded] == \
+        [recommend(way_out_facts(k, today=today)) for k in loaded]
+    assert {found[k.pk].way_out.path.value for k in loaded} == {"identity_center",
+                                                                "roles_anywhere"}
+    assert found[loaded[1].pk].plan is not None and found[loaded[0].pk].plan is None
+    assert way_out_for_keys([], today=today) == {}

@@ -14,8 +14,8 @@ from notifications.delivery import deliver
 from notifications.services import notifications_send
 from reduction.models import MigrationPlan
 from reduction.reminders import overdue_plan_reminders
-from reduction.tasks import remind_overdue_plans
 from reduction.services import plan_open
+from reduction.tasks import remind_overdue_plans
 from tests.factories import AccessKeyFactory
 
 pytestmark = pytest.mark.django_db
