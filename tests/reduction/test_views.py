@@ -290,3 +290,14 @@ def test_a_plan_outside_ones_scope_is_not_found(client, people, plans):
     assert client.get(reverse("plan-detail", args=[plans["other"].pk])).status_code == 404
     assert client.post(reverse("plan-advance", args=[plans["other"].pk]),
                        {"state": "in_progress"}).status_code == 404
+
+
+def test_a_gitlab_key_gets_a_gitlab_trust_policy(client, people, prod):
+    key = AccessKeyFactory(owner=people["owner"], user__account=prod, evaluated=True)
+    registered_ci(key, people["owner"])
+    client.force_login(people["owner"])
+    page = client.get(reverse("key-detail", args=[key.pk]), {
+        "ci": "gitlab", "repository": "acme/infra/deploy", "ref": "main"}).content.decode()
+
+    assert "project_path:acme/infra/deploy:ref_type:branch:ref:main" in page
+    assert "oidc-provider/gitlab.com" in page
