@@ -110,10 +110,9 @@ def _register(request: IssuanceRequest, key: AccessKey, now) -> Registration:
         why_not_identity_center=request.why_not_identity_center,
         why_not_sts=request.why_not_sts,
         source_restriction=", ".join(request.declared_sources)[:500],
+        declared_sources=list(request.declared_sources),
         rotation_procedure=request.rotation_plan,
         deactivation_contact=request.deactivation_contact))
-    Registration.objects.filter(pk=registration.pk).update(
-        declared_sources=request.declared_sources)
     return registration
 
 
