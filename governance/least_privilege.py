@@ -22,7 +22,7 @@ from .sources import Source, deny_guard
 # IAM's spelling of an action: ``service:Name``. Anything else the trail counted (the
 # "(other)" bucket of an address with too many distinct actions, a clipped name) is left
 # out of the policy and reported, never guessed at.
-IAM_ACTION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9]+")
+IAM_ACTION = re.compile(r"([a-z0-9-]+):[A-Za-z0-9]+")  # group 1: the service
 SUGGESTED_NAME = "keyledger-suggested"
 RESOURCE_NOTE = ("Resource is \"*\": CloudTrail's counts name actions, not the resources they "
                  "touched. Narrow each statement to the ARNs the workload uses. CloudTrail's "
@@ -58,8 +58,9 @@ def allow_statements(actions: Iterable[str]) -> tuple[list[dict], tuple[str, ...
     by_service: dict[str, set[str]] = {}
     skipped = set()
     for action in actions:
-        if IAM_ACTION.fullmatch(action):
-            by_service.setdefault(action.split(":", 1)[0], set()).add(action)
+        match = IAM_ACTION.fullmatch(action)
+        if match:
+            by_service.setdefault(match.group(1), set()).add(action)
         else:
             skipped.add(action)
     statements = [{"Sid": _sid(service), "Effect": "Allow",

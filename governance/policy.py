@@ -368,6 +368,12 @@ def _address_line(address: str, seen: _Undeclared) -> str:
             f"{_instant(seen.last_seen)}, {seen.events} events{what}")
 
 
+def _joined(head: str, lines: list[str], total: int) -> str:
+    """``head``, then ``lines``, then how many of the ``total`` were left out."""
+    rest = total - len(lines)
+    return head + "; ".join(lines) + (f"; … and {rest} more" if rest else "")
+
+
 def _unexpected_source(facts: KeyFacts, today: date, t: Thresholds) -> list[Finding]:
     """``UNEXPECTED_SOURCE``: the reason lists the undeclared addresses, most events first,
     as many as fit ``REASON_CHARS`` (always the first), then how many more there are."""
@@ -379,17 +385,12 @@ def _unexpected_source(facts: KeyFacts, today: date, t: Thresholds) -> list[Find
     ordered = sorted(found.items(), key=lambda item: (-item[1].events, item[0]))
     head = (f"used from {len(ordered)} undeclared address"
             f"{'es' if len(ordered) > 1 else ''} in the last {t.evidence_days} days: ")
-    lines = [_address_line(*ordered[0])]
-    for address, seen in ordered[1:]:
-        more = len(ordered) - len(lines) - 1
-        tail = f"; … and {more} more" if more else ""
-        line = _address_line(address, seen)
-        if len(head + "; ".join([*lines, line]) + tail) > REASON_CHARS:
-            break
-        lines.append(line)
-    rest = len(ordered) - len(lines)
-    return [_finding("UNEXPECTED_SOURCE",
-                     head + "; ".join(lines) + (f"; … and {rest} more" if rest else ""))]
+    lines = [_address_line(address, seen) for address, seen in ordered]
+    shown = 1
+    while shown < len(lines) and len(_joined(head, lines[:shown + 1], len(lines))) \
+            <= REASON_CHARS:
+        shown += 1
+    return [_finding("UNEXPECTED_SOURCE", _joined(head, lines[:shown], len(lines)))]
 
 
 def evaluate_key(facts: KeyFacts, *, now: datetime,

@@ -45,11 +45,11 @@ def parse_source(text: str) -> Source:
     if VPC_ID.match(lowered):
         return Source("vpc", lowered)
     try:
-        network = ipaddress.ip_network(value, strict=True)
+        network = ipaddress.ip_network(value)  # strict: host bits set are refused
     except ValueError as exc:
         if "host bits set" in str(exc):
             raise SourceError(f"{value!r}: the address has bits set beyond the prefix; "
-                              f"did you mean {ipaddress.ip_network(value, strict=False)}?") \
+                              f"did you mean {ipaddress.ip_network(value, False)}?") \
                 from None
         raise SourceError(f"{value!r} is not a CIDR (203.0.113.0/24), a VPC id (vpc-…) or "
                           "a VPC endpoint id (vpce-…)") from None
@@ -60,13 +60,18 @@ def parse_source(text: str) -> Source:
 
 def parse_sources(values: Iterable[str]) -> list[Source]:
     """Every declared source, in order, without duplicates; the first bad one raises."""
-    seen: dict[Source, None] = {}
+    seen: list[Source] = []
     for text in values:
         if text.strip():
-            seen.setdefault(parse_source(text), None)
+            _add_once(seen, parse_source(text))
     if len(seen) > MAX_SOURCES:
         raise SourceError(f"at most {MAX_SOURCES} sources; group addresses into CIDRs")
-    return list(seen)
+    return seen
+
+
+def _add_once(sources: list[Source], source: Source) -> None:
+    if source not in sources:
+        sources.append(source)
 
 
 def split_sources(text: str) -> list[str]:
@@ -87,14 +92,14 @@ def is_ip_address(text: str) -> bool:
 def parse_each(values: Iterable[object]) -> tuple[list[Source], list[str]]:
     """Every source that parses (in order, once each) and, for each one that does not, why:
     a form names every bad entry at once, and stored data is read without failing."""
-    found: dict[Source, None] = {}
+    found: list[Source] = []
     problems = []
     for text in values:
         try:
-            found.setdefault(parse_source(str(text)), None)
+            _add_once(found, parse_source(str(text)))
         except SourceError as error:
             problems.append(str(error))
-    return list(found), problems
+    return found, problems
 
 
 def stored_sources(values: Iterable[object]) -> list[Source]:

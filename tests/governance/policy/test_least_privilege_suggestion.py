@@ -53,7 +53,8 @@ def test_the_suggestion_is_confined_and_not_admin():
     fields = verdict_fields(suggestion.verdict)
     assert fields["source_restricted"] is True and fields["admin"] is False
     assert fields["escalation"] is False
-    assert f'"{SUGGESTED_NAME}"' in fields["reasons"]["source"]
+    assert f'inline policy "{SUGGESTED_NAME}" (user) denies every action unless' in \
+        fields["reasons"]["source"]
 
 
 def test_without_declared_sources_there_is_no_guard_and_the_verdict_says_so():

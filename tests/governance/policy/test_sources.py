@@ -11,6 +11,7 @@ from governance.sources import (
     address_declared,
     deny_guard,
     is_ip_address,
+    parse_each,
     parse_source,
     parse_sources,
     split_sources,
@@ -180,3 +181,15 @@ def test_the_guard_confines_a_broad_allow_as_no_source_restriction_judges_it(sou
         {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, guard(*sources)]}
     verdict = analyse_permissions([PolicySource("user-inline", "p", document)])
     assert verdict.source_restricted, verdict.source_reason
+
+
+def test_parse_each_names_every_bad_entry_and_keeps_the_good_once():
+    assert parse_each(["10.0.0.0/8", "bad", "10.0.0.0/8", "0.0.0.0/0", VPCE]) == (
+        [Source("cidr", "10.0.0.0/8"), Source("vpce", VPCE)],
+        ["'bad' is not a CIDR (203.0.113.0/24), a VPC id (vpc-…) or a VPC endpoint id "
+         "(vpce-…)", "'0.0.0.0/0' is every address: it confines nothing"])
+
+
+def test_without_an_endpoint_or_vpc_in_the_record_no_id_matches():
+    odd = [Source("vpce", "xxxx"), Source("vpc", "xxxx")]  # whatever the stored value
+    assert not address_declared("10.0.0.1", odd)

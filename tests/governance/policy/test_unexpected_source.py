@@ -2,7 +2,7 @@
 declared endpoints, inactive keys, nothing declared, and the bounded reason."""
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -213,3 +213,85 @@ def test_a_first_address_longer_than_the_budget_still_shows():
     reason = finding(*rows).reason
     assert "198.51.100.1 first seen" in reason
     assert reason.endswith("; … and 1 more")
+
+
+# -- exact reasons: order, plural, the join, the budget's edge, UTC -------------------------
+
+def test_an_aws_service_row_before_an_undeclared_one_is_skipped_not_the_end():
+    found = finding(seen("s3.amazonaws.com", events=90), seen("192.0.2.50", via_aws_service=True),
+                    seen("198.51.100.7"))
+    assert found.reason.startswith("used from 1 undeclared address in the last 30 days: "
+                                   "198.51.100.7 ")
+
+
+def test_actions_by_count_not_by_name():
+    found = finding(seen("198.51.100.7", events=16,
+                         actions=(("a:Alpha", 1), ("a:Beta", 2), ("z:Zeta", 9), ("m:Mu", 4))))
+    assert found.reason.endswith("(z:Zeta 9, m:Mu 4, a:Beta 2, … and 1 more)")
+
+
+def test_two_addresses_exactly_by_events_then_address():
+    found = finding(seen("10.0.0.1", events=1, actions=()),
+                    seen("198.51.100.9", events=3, actions=(("s3:GetObject", 3),)))
+    assert found.reason == (
+        "used from 2 undeclared addresses in the last 30 days: 198.51.100.9 first seen "
+        "2026-11-28T09:00:00Z, last seen 2026-11-28T10:00:00Z, 3 events (s3:GetObject 3); "
+        "10.0.0.1 first seen 2026-11-28T09:00:00Z, last seen 2026-11-28T10:00:00Z, 1 events")
+
+
+HEAD2 = "used from 2 undeclared addresses in the last 30 days: "
+LINE = ("198.51.100.{n} first seen 2026-11-28T09:00:00Z, last seen 2026-11-28T10:00:00Z, "
+        "{events} events")
+
+
+def two_addresses_padded_to(total: int) -> tuple[list[AddressDay], str, str]:
+    """Two undeclared addresses whose full two-line reason is ``total`` characters long:
+    the second's one action is padded to get there."""
+    first = LINE.format(n=1, events=50)
+    bare = HEAD2 + first + "; " + LINE.format(n=2, events=1) + " (a: 1)"
+    action = "a:" + "X" * (total - len(bare))
+    rows = [seen("198.51.100.1", events=50, actions=()),
+            seen("198.51.100.2", events=1, actions=((action, 1),))]
+    return rows, first, action
+
+
+def test_a_reason_of_exactly_the_budget_shows_every_address():
+    rows, first, action = two_addresses_padded_to(REASON_CHARS)
+    reason = finding(*rows).reason
+    assert len(reason) == REASON_CHARS
+    assert reason == HEAD2 + first + "; " + LINE.format(n=2, events=1) + f" ({action} 1)"
+
+
+def test_one_character_over_the_budget_shows_the_first_and_counts_the_rest():
+    rows, first, _ = two_addresses_padded_to(REASON_CHARS + 1)
+    assert finding(*rows).reason == HEAD2 + first + "; … and 1 more"
+
+
+def test_the_budget_counts_the_tail_of_the_addresses_left_out():
+    # Three addresses: the first two fit in the budget alone, but not with "; … and 1 more".
+    rows, first, action = two_addresses_padded_to(REASON_CHARS - 10)
+    rows.append(seen("198.51.100.3", events=1, actions=()))
+    reason = finding(*rows).reason
+    head3 = HEAD2.replace("2 undeclared", "3 undeclared")
+    assert reason == head3 + first + "; … and 2 more"
+
+
+@pytest.fixture
+def tokyo_clock(monkeypatch):
+    """The machine's local zone far from UTC: reasons must not depend on it."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_times_are_shown_in_utc_whatever_their_zone_and_the_machines(tokyo_clock):
+    plus_two = timezone(timedelta(hours=2))
+    found = finding(seen("198.51.100.7", actions=(),
+                         first=datetime(2026, 11, 28, 11, 0, 5, tzinfo=plus_two),
+                         last=datetime(2026, 11, 28, 23, 30, tzinfo=UTC)))
+    assert found.reason.endswith("198.51.100.7 first seen 2026-11-28T09:00:05Z, last seen "
+                                 "2026-11-28T23:30:00Z, 5 events")
