@@ -15,6 +15,7 @@ from tests.conftest import account_clients
 
 from .test_burndown import table_weeks
 from .test_journeys import OWNER
+from .test_pages import serious_violations
 
 
 def active_this_week(session) -> int:
@@ -48,11 +49,13 @@ def test_an_owner_follows_the_way_out_to_a_plan_that_the_sync_closes(demo, sign_
     assert (f"You already have the ReadOnly permission set on dev ({dev}) through Identity "
             "Center: use aws sso login and deactivate this key.") in evidence
     assert owner.page.get_by_test_id("way-out-path").inner_text() == "IAM Identity Center"
+    assert serious_violations(owner.page) == []
 
     # Plan the move: the recommended path is preselected.
     owner.page.get_by_role("button", name="Plan the move").click()
     owner.page.wait_for_url(f"**{reverse('plan-new', args=[key.pk])}")
     assert owner.page.locator("input[name=path][value=identity_center]").is_checked()
+    assert serious_violations(owner.page) == []
     owner.page.fill("textarea[name=notes]", "aws sso login from now on")
     owner.page.get_by_role("button", name="Open the plan").click()
     plan = MigrationPlan.objects.get(key=key)
@@ -92,6 +95,11 @@ def test_an_owner_follows_the_way_out_to_a_plan_that_the_sync_closes(demo, sign_
         ("plan.open", OWNER), ("plan.advance", OWNER), ("plan.advance", OWNER),
         ("plan.done", "system")]
     owner.shoot("way-out-plan-done")
+    assert serious_violations(owner.page) == []
+    owner.goto(reverse("plans") + "?state=done")
+    done = [row.get_attribute("data-plan") for row in owner.page.locator("tr[data-plan]").all()]
+    assert done == [str(plan.pk)]
+    assert serious_violations(owner.page) == []
 
     owner.goto(reverse("key-detail", args=[key.pk]))
     assert owner.page.get_by_test_id("way-out-plan").get_by_test_id(
