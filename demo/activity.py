@@ -93,8 +93,8 @@ def _in_use(key_id: str, day: datetime) -> bool:
 
 def _events_on(key_id: str, user, account_id: str, day: datetime, service: str,
                region: str, now: datetime) -> list[tuple[str, dict]]:
-    """(region, record) of one key's calls on one day, none after ``now``: a handful to a
-    few dozen, fewer at weekends, a few of them failing."""
+    """(region, record) of one key's calls on one day, none after ``now`` (the key's last
+    use): a handful to a dozen, fewer at weekends, a few of them failing."""
     source, names = CALLS.get(service or "", CALLS["sts"])
     seed = _stable(f"{key_id}{day:%Y%m%d}")
     count = 1 + seed % (4 if day.weekday() >= 5 else 12)
@@ -129,6 +129,16 @@ def _undeclared_events(key_id: str, user, account_id: str, start: datetime
     return found
 
 
+def _last_used_by_stranger(key, start: datetime) -> None:
+    """AWS's last-used date of the key becomes the stranger's last call (moto's backend:
+    no API sets it), so the key page and the trail tell the same story."""
+    from moto.iam.models import AccessKeyLastUsed
+
+    last_call = start + timedelta(minutes=4 * (len(RECONNAISSANCE) * 2 - 1))
+    key.last_used = AccessKeyLastUsed(timestamp=last_call.replace(microsecond=0),
+                                      service="iam", region="us-east-1")
+
+
 def seed_trail(org: DemoOrganization, *, now: datetime | None = None,
                days: int = TRAIL_DAYS) -> TrailSeed:
     """Write ``days`` days of log files, ending today, for every active key of ``org``."""
@@ -157,7 +167,8 @@ def seed_trail(org: DemoOrganization, *, now: datetime | None = None,
                     for region, record in _events_on(key.access_key_id, user,
                                                      account.account_id, day,
                                                      key.last_used.service,
-                                                     key.last_used.region, now):
+                                                     key.last_used.region,
+                                                     min(now, key.last_used.timestamp)):
                         logs[(region, day)].append(record)
                     used.add(key.access_key_id)
                     day += timedelta(days=1)
@@ -169,6 +180,7 @@ def seed_trail(org: DemoOrganization, *, now: datetime | None = None,
                         for region, record in _undeclared_events(
                                 key.access_key_id, user, account.account_id, start):
                             logs[(region, day)].append(record)
+                    _last_used_by_stranger(key, now - timedelta(hours=3))
         for (region, day), records in sorted(logs.items()):
             put_log(s3, bucket=TRAIL_BUCKET, account_id=account.account_id, region=region,
                     when=day + timedelta(hours=23, minutes=55), records=records,
@@ -184,34 +196,19 @@ def seed_trail(org: DemoOrganization, *, now: datetime | None = None,
 def register_declared_key(trail: TrailSeed):
     """Its owner registers the prod CI deployer's key, declaring the CI runners' range as its
     only source, through the service the purpose form uses (audited, re-evaluated): the
-    trail's undeclared address then stands out. The registration."""
-    import dataclasses
-
-    from governance.evaluation import evaluate_keys
-    from governance.models import AccessKey, Registration
+    trail's undeclared address then opens ``UNEXPECTED_SOURCE``. The registration."""
+    from governance.models import AccessKey
     from governance.services.keys import RegistrationInput, purpose_register
 
     key = AccessKey.objects.select_related("owner").get(access_key_id=trail.undeclared_key_id)
     if key.owner is None:
         raise RuntimeError(f"{DECLARED_USER}'s key has no owner to register it")
-    declared = list(DECLARED_SOURCES)
-    text = dict(
+    return purpose_register(actor=key.owner, key=key, data=RegistrationInput(
         category="ci_cd", runs_where="Self-hosted CI runners in the build network",
         justification="Deploys the prod CloudFormation stacks from the CI runners.",
         why_not_iam_role="The runners are outside AWS.",
         why_not_identity_center="A pipeline, not a person.",
         why_not_sts="OIDC federation is planned for the next runner upgrade.",
-        source_restriction=", ".join(declared),
+        source_restriction="", declared_sources=list(DECLARED_SOURCES),
         rotation_procedure="Quarterly: new key in the CI secret store, then delete the old.",
-        deactivation_contact="platform on-call (#platform-oncall)")
-    fields = {f.name for f in dataclasses.fields(RegistrationInput)}
-    if "declared_sources" in fields:
-        return purpose_register(actor=key.owner, key=key,
-                                data=RegistrationInput(**text, declared_sources=declared))
-    registration = purpose_register(actor=key.owner, key=key, data=RegistrationInput(**text))
-    # The registration form does not take declared sources yet: store the structured form
-    # of what ``source_restriction`` says, and judge the key again with it.
-    Registration.objects.filter(pk=registration.pk).update(declared_sources=declared)
-    evaluate_keys(keys=AccessKey.objects.filter(user_id=key.user_id))
-    registration.refresh_from_db()
-    return registration
+        deactivation_contact="platform on-call (#platform-oncall)"))

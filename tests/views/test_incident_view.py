@@ -88,6 +88,7 @@ def test_the_page_shows_owner_manager_sources_permissions_and_the_undeclared_add
     rows = page.split('data-testid="usage-addresses"')[1].split("</table>")[0]
     assert rows.index(STRANGER) < rows.index("192.0.2.10")  # undeclared first
     assert "Deactivate key in AWS" in page or "KEYLEDGER_RESPONDER_ROLE_NAME" in page
+    assert "{#" not in page and "#}" not in page  # no template comment leaks into the page
 
 
 def test_the_json_record_holds_the_evidence_and_is_audited_as_an_export(client, incident):
