@@ -234,7 +234,8 @@ class _Context:
             .values_list("user_id").annotate(n=Count("id")).values_list("user_id", "n"))
         shared.load_documents({p["digest"] for u in users.values() for p in u.policies
                                if p.get("digest")})
-        registrations, declared = {}, {}
+        registrations: dict[int, date | None] = {}
+        declared: dict[int, tuple[str, ...]] = {}
         for key_id, review_due_on, sources in Registration.objects.filter(
                 of_keys, superseded_at__isnull=True).values_list(
                     "key_id", "review_due_on", "declared_sources"):
