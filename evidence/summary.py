@@ -219,9 +219,12 @@ def key_usage(key: AccessKey, *, today: date) -> KeyUsage:
     since = window_start(today, window)
     trail_configured = bool(settings.KEYLEDGER_TRAIL_BUCKET)
     every_day = [since + timedelta(days=i) for i in range(window)]
-    if not key.access_key_id:
-        return KeyUsage(window, since, today, False, trail_configured, False, False, (), (),
-                        (), (), (), 0, 0, tuple(DayCount(d, 0, 0) for d in every_day), ())
+    if not key.access_key_id:  # a root key: nothing in the trail names it
+        return KeyUsage(
+            window_days=window, since=since, until=today, attributable=False,
+            trail_configured=trail_configured, account_read=False, sources_declared=False,
+            addresses=(), user_agents=(), services=(), actions=(), regions=(), events=0,
+            errors=0, days=tuple(DayCount(d, 0, 0) for d in every_day), shared_days=())
     registration = current_registration(key)
     declared = list(registration.declared_sources) if registration else []
     in_window = {"access_key_id": key.access_key_id, "day__gte": since, "day__lte": today}
