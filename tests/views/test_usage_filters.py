@@ -125,6 +125,10 @@ def test_the_filter_bar_offers_both_with_their_explanation(client, people, keys)
     assert "Used from an undeclared address" in text
     assert "Not used in the window (needs the trail read)" in text
     assert "relies on the organization trail being read" in text
+    assert "unused-window-note" not in text
+    for partial in ({}, {"HTTP_HX_REQUEST": "true"}):  # the page and its rows as htmx swaps
+        applied = client.get(f"{reverse('inventory')}?unused_in_window=true", **partial)
+        assert "as far as the trail has been read" in applied.content.decode()
 
 
 def test_an_excepted_finding_still_lists_the_key(client, people, keys):
