@@ -53,6 +53,8 @@ class BurnDownFilterForm(forms.Form):
     """``?account=`` (an AWS account's pk) and ``?team=`` (a manager's pk), both optional,
     each among what ``person`` may see (``accounts_for``, ``teams_for``)."""
 
+    PARAMETERS = ("account", "team")
+
     def __init__(self, data, *, person):
         super().__init__(data)
         self.person = person
@@ -168,6 +170,10 @@ class BurnDownApiView(APIView):
         responses={200: BurnDownSerializer,
                    400: OpenApiResponse(description="a filter not valid for the caller")})
     def get(self, request):
+        unknown = sorted(set(request.query_params) - set(BurnDownFilterForm.PARAMETERS))
+        if unknown:  # as the lists answer a misspelt filter: never the unfiltered series
+            return Response({name: ["Unknown query parameter."] for name in unknown},
+                            status=400)
         filters = BurnDownFilterForm(request.query_params, person=request.user)
         if not filters.is_valid():
             return Response(filters.errors, status=400)

@@ -186,6 +186,13 @@ def test_filters_offer_and_accept_only_what_the_person_may_see(client, people, h
     assert accounts == [history["prod"]]
 
 
+def test_an_empty_history_says_when_the_burn_down_starts(client, people):
+    response = get(client, people["security"], reverse("burn-down"))
+    assert response.status_code == 200
+    assert "starts with the first daily snapshot" in response.content.decode()
+    assert response.context["shown"].forecast.current is None
+
+
 def test_anonymous_people_are_sent_to_sign_in(client):
     for name in ("burn-down", "burn-down-export"):
         response = client.get(reverse(name))
@@ -255,6 +262,8 @@ def test_api_has_the_same_weeks_filters_and_forecast(client, people, history):
     assert set(data["plans"]) == {"planned", "in_progress", "replaced", "done"}
     refused = get(client, people["owner"], reverse("api-burn-down"), account=history["dev"].pk)
     assert refused.status_code == 400 and "account" in refused.json()
+    misspelt = get(client, people["owner"], reverse("api-burn-down"), acount=1)
+    assert misspelt.status_code == 400 and list(misspelt.json()) == ["acount"]
     schema = get(client, people["owner"], reverse("api-schema")).content.decode()
     assert "/api/v1/burn-down/" in schema and "keys_retired" in schema
 
