@@ -84,7 +84,7 @@ def _facts_for_keys(keys: Sequence[AccessKey], *, today: date) -> dict[int, WayO
     for key in keys:
         person = people.get(emails[key.pk])
         listing = listings.get(key.account_id)
-        used = addresses.get(key.access_key_id, {})
+        used = addresses.get(key.access_key_id or "", {})
         facts[key.pk] = WayOutFacts(
             account_id=key.account.account_id, account_name=key.account.name,
             open_codes=frozenset(codes.get(key.pk, ())),
@@ -96,7 +96,7 @@ def _facts_for_keys(keys: Sequence[AccessKey], *, today: date) -> dict[int, WayO
                 for a in person.assignments.all()),
             oidc_issuers=None if listing is None else listing.issuers,
             addresses=tuple(Address(a, via) for a, via in sorted(used.items())),
-            user_agents=tuple(sorted(agents.get(key.access_key_id, ()))),
+            user_agents=tuple(sorted(agents.get(key.access_key_id or "", ()))),
             evidence_days=days,
         )
     return facts

@@ -62,5 +62,5 @@ def overdue_plans_of_reports(manager, *, today: date) -> list[MigrationPlan]:
 
 def plan_digest_lines(plans: list[MigrationPlan], *, today: date) -> list[str]:
     """The digest's lines for ``plans``: each plan, what is late, and its page."""
-    return [f"{_what(plan, today)}, owner {plan.key.owner.email}: "
+    return [f"{_what(plan, today)}, owner {getattr(plan.key.owner, 'email', 'none')}: "
             f"{absolute_url(reverse('plan-detail', args=[plan.pk]))}" for plan in plans]
