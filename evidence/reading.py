@@ -9,12 +9,13 @@ left unread: the next run lists that day again and reads the file then. ``--days
 past the retention, so a pruned day is never read, and counted, again.
 """
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from governance.aws.errors import CollectionError
 from governance.aws.session import AccountSession
@@ -35,6 +36,7 @@ from .models import TrailObject, TrailWatermark
 from .usage import ObjectRead, Reduction, StoreResult, retention_start, usage_store
 
 _LOOKUP_CHUNK = 1000
+log = logging.getLogger("keyledger.evidence")
 
 
 @dataclass
@@ -159,6 +161,19 @@ def reevaluate_evidence_keys(access_key_ids: set[str]) -> int:
     seeing the first's findings."""
     if not access_key_ids:
         return 0
+    for attempt in (1, 2):
+        try:
+            return _reevaluate(access_key_ids)
+        except IntegrityError as error:
+            # A sync judging one of these keys at the same moment opened the same finding
+            # first; once it has committed, judging again sees it. If that fails too, the
+            # evidence is stored all the same and the account's next sync judges the key.
+            if attempt == 2:
+                log.warning("re-evaluation after a trail read lost to a sync: %s", error)
+    return 0
+
+
+def _reevaluate(access_key_ids: set[str]) -> int:
     with transaction.atomic():
         declaring = (Registration.objects.filter(
             superseded_at__isnull=True, key__access_key_id__in=access_key_ids,

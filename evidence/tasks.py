@@ -57,7 +57,8 @@ def read_trail_account(self, account_id: str, prefixes: list[str],
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=3)
 def read_trail_batch(self, keys: list[str]) -> int:
-    """Read, reduce and store one batch of files; the number of events kept.
+    """Read, reduce and store one batch of files, then re-evaluate the keys whose evidence
+    grew (``UNEXPECTED_SOURCE`` opens with the read); the number of events kept.
 
     Keys that do not follow CloudTrail's layout are ignored. Files S3 would not give are
     retried with the task when that can help, and otherwise by the next periodic read

@@ -87,3 +87,33 @@ def test_a_read_opens_unexpected_source_on_a_key_that_declares_sources(trail):
     assert "198.51.100.7 first seen" in finding.reason
     assert "(iam:CreateAccessKey 1)" in finding.reason
     assert "10.0.4.7" not in finding.reason and "203.0.113.10" not in finding.reason
+
+
+def test_a_reevaluation_that_loses_a_race_to_a_sync_tries_once_more(monkeypatch, caplog):
+    from django.db import IntegrityError
+
+    from evidence import reading
+    from tests.evidence.usage_helpers import day_ago, seen_from
+
+    key = AccessKeyFactory(owner="owner@example.com")
+    declare(key, "203.0.113.0/24")
+    seen_from(key, day_ago(0), "198.51.100.7")
+    real, calls = reading._reevaluate, []
+
+    def conflicting_once(ids):
+        calls.append(ids)
+        if len(calls) == 1:
+            raise IntegrityError('duplicate key value violates "one_open_finding_per_key_code"')
+        return real(ids)
+
+    monkeypatch.setattr(reading, "_reevaluate", conflicting_once)
+    assert reading.reevaluate_evidence_keys({key.access_key_id}) == 1
+    assert len(calls) == 2
+    assert Finding.objects.filter(key=key, code="UNEXPECTED_SOURCE").exists()
+
+    def always_conflicting(ids):
+        raise IntegrityError("duplicate key value")
+
+    monkeypatch.setattr(reading, "_reevaluate", always_conflicting)
+    assert reading.reevaluate_evidence_keys({key.access_key_id}) == 0
+    assert "re-evaluation after a trail read lost to a sync" in caplog.text
