@@ -46,7 +46,8 @@ Dimension = DailySnapshot.Dimension
 class Overview:
     # total, compliant, excepted, overdue (not excepted), overdue_excepted, gaps,
     # percent_compliant, pending (awaiting the person's decision), accounts_without_trail
-    # and, for the security team, bad_accounts (not synced recently)
+    # and, for the security team, bad_accounts (not synced recently) and overdue_plans
+    # (migration plans past their target date, as ``/plans/?overdue=true`` lists them)
     tiles: dict[str, int | None]
     by_severity: dict[str, int]  # active keys per severity of their worst own finding
     top_risks: list[Finding]  # open critical and high findings, newest first, with key
