@@ -10,14 +10,19 @@ from moto import mock_aws
 MANAGEMENT_ACCOUNT = "123456789012"
 
 
-@pytest.fixture
-def aws_env(monkeypatch):
+def fake_aws_credentials(monkeypatch) -> None:
     """Fake credentials so nothing can reach real AWS; never MOTO_ACCOUNT_ID (see NOTES)."""
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """Fake credentials so nothing can reach real AWS; never MOTO_ACCOUNT_ID (see NOTES)."""
+    fake_aws_credentials(monkeypatch)
 
 
 @pytest.fixture
@@ -96,6 +101,29 @@ def audit_triggers_off(connection):
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET session_replication_role")
+
+
+@contextmanager
+def shared_transaction(django_db_blocker):
+    """A transaction around a module's (non-transactional) tests, for data written once that
+    they all read, as Django's ``setUpTestData``: each test's own transaction nests in it (a
+    savepoint, rolled back after the test), and it is rolled back after the last test, so
+    nothing is committed and no ``on_commit`` hook runs, as inside a single test.
+
+    Write the data inside ``django_db_blocker.unblock()`` before yielding to the tests.
+    """
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        block = transaction.atomic()
+        block._from_testcase = True  # a durable block inside a test nests here, as in TestCase
+        block.__enter__()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            block.__exit__(None, None, None)
 
 
 # Restorers to run instead of the next flush (see ``replace_next_flush``).

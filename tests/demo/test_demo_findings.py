@@ -1,11 +1,13 @@
 """The demo organization shows each rule firing exactly where DESIGN.md says, nowhere else."""
 
+import copy
 import io
 from collections import defaultdict
 
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from moto import mock_aws
 
 from accounts.people_import import parse_people_csv, people_import
 from demo.activity import DECLARED_USER, register_declared_key, seed_trail
@@ -13,12 +15,30 @@ from demo.seed import DEMO_EXTERNAL_ID, seed_organization
 from governance.models import AccessKey, AwsAccount, Finding
 from governance.policy import RULES
 from governance.sync import sync_account
+from tests.conftest import fake_aws_credentials, shared_transaction
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def _demo_findings(django_db_setup, django_db_blocker):
+    """Seeded and synced once for the module (in one transaction its tests nest in, rolled
+    back after them): the tests only read what the sync found."""
+    with shared_transaction(django_db_blocker):
+        with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as monkeypatch, \
+                mock_aws():
+            fake_aws_credentials(monkeypatch)
+            findings = _seed_and_sync()
+        yield findings
+
+
 @pytest.fixture
-def demo_findings(aws):
+def demo_findings(_demo_findings, db):
+    """A copy for each test: reading a ``defaultdict`` adds keys a later test would count."""
+    return copy.deepcopy(_demo_findings)
+
+
+def _seed_and_sync():
     org = seed_organization()
     people_import(rows=parse_people_csv(
         ["email,name,manager_email,roles,active"]
