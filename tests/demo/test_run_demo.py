@@ -20,61 +20,78 @@ from governance.trends import snapshot_take
 from notifications.models import Notification
 from reduction.facts import key_way_out
 from reduction.models import IdentityCenterPerson, MigrationPlan, OidcProviderListing
+from tests.conftest import fake_aws_credentials, shared_transaction
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_demo_seeds_discovers_and_syncs_every_account(moto_server):
-    out = io.StringIO()
-
-    call_command("run_demo", "--no-serve", "--history-days", "1", stdout=out)
-
-    text = out.getvalue()
-    assert "password for all:" in text
-    names = set(AwsAccount.objects.values_list("name", flat=True))
-    assert {"prod", "staging", "dev", "legacy"} <= names
-    assert SyncRun.objects.exclude(status=SyncRun.Status.SUCCEEDED).count() == 0
-    assert AccessKey.objects.filter(user__name="<root_account>").count() == 1
-    assert 75 <= AccessKey.objects.count() <= 90
-    security = Person.objects.get(email="priya.raman@example.com")
-    assert security.is_security and security.check_password(
-        text.split("password for all: ")[1].split(")")[0])
-    # Who reports to whom, as the people page of a new user would want it.
-    chen = next(line for line in text.splitlines() if "chen.wei@example.com" in line)
-    assert chen.endswith("reports to marcus.lee@example.com")
-    with pytest.raises(CommandError, match="needs a fresh one"):
-        call_command("run_demo", "--no-serve", stdout=io.StringIO())
+@pytest.fixture(scope="class")
+def _demo_output(django_db_setup, django_db_blocker, _moto_server):
+    """``run_demo --no-serve --history-days 1`` once for the tests that only read what it
+    made (in one transaction they nest in, rolled back after them, before the tests that
+    need a fresh database; moto wiped after)."""
+    with shared_transaction(django_db_blocker):
+        with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as monkeypatch:
+            fake_aws_credentials(monkeypatch)
+            out = io.StringIO()
+            try:
+                call_command("run_demo", "--no-serve", "--history-days", "1", stdout=out)
+            finally:
+                _moto_server.reset()
+        yield out.getvalue()
 
 
-def test_demo_has_identity_center_people_an_oidc_provider_and_plans_in_three_states(
-        moto_server):
-    out = io.StringIO()
+@pytest.fixture
+def demo_output(_demo_output, db):
+    """What ``run_demo --no-serve --history-days 1`` printed; the database holds what it made."""
+    return _demo_output
 
-    call_command("run_demo", "--no-serve", "--history-days", "1", stdout=out)
 
-    prod = AwsAccount.objects.get(name="prod")
-    assert OidcProviderListing.objects.get(account=prod).issuers == (
-        "token.actions.githubusercontent.com",)
-    others = list(OidcProviderListing.objects.exclude(account=prod)
-                  .values_list("providers", flat=True))
-    assert others == [[]] * (AwsAccount.objects.count() - 1)  # every account read: none
-    alice = IdentityCenterPerson.objects.get(email="alice.nguyen@example.com")
-    assert ("Developer", prod.account_id, "") in set(alice.assignments.values_list(
-        "permission_set_name", "account_id", "via_group_id"))
-    assert IdentityCenterPerson.objects.filter(email="dana.kowalski@example.com").exclude(
-        user_id="").exists()
-    assert IdentityCenterPerson.objects.filter(user_id="").exists()  # owners with no user
-    plans = {plan.key.user.name: (plan.state, plan.path, plan.opened_by == plan.key.owner)
-             for plan in MigrationPlan.objects.select_related("key__user", "key__owner")}
-    assert plans == {"svc-github-actions": ("planned", "oidc_federation", True),
-                     "alice.nguyen": ("in_progress", "identity_center", True),
-                     "app-payments-batch": ("replaced", "iam_role", True)}
-    assert AuditEvent.objects.filter(action="plan.open").count() == 3
-    alice_key = AccessKey.objects.get(account=prod, user__name="alice.nguyen")
-    way_out = key_way_out(alice_key, today=timezone.localdate())
-    assert way_out["path"] == "identity_center" and way_out["plan"] is not None
-    assert "migration plans: svc-github-actions (planned)" in out.getvalue()
+class TestOneRunWithADayOfHistory:
+    """Tests that only read what one ``run_demo --no-serve --history-days 1`` made."""
+
+    def test_demo_seeds_discovers_and_syncs_every_account(self, demo_output):
+        text = demo_output
+        assert "password for all:" in text
+        names = set(AwsAccount.objects.values_list("name", flat=True))
+        assert {"prod", "staging", "dev", "legacy"} <= names
+        assert SyncRun.objects.exclude(status=SyncRun.Status.SUCCEEDED).count() == 0
+        assert AccessKey.objects.filter(user__name="<root_account>").count() == 1
+        assert 75 <= AccessKey.objects.count() <= 90
+        security = Person.objects.get(email="priya.raman@example.com")
+        assert security.is_security and security.check_password(
+            text.split("password for all: ")[1].split(")")[0])
+        # Who reports to whom, as the people page of a new user would want it.
+        chen = next(line for line in text.splitlines() if "chen.wei@example.com" in line)
+        assert chen.endswith("reports to marcus.lee@example.com")
+        with pytest.raises(CommandError, match="needs a fresh one"):
+            call_command("run_demo", "--no-serve", stdout=io.StringIO())
+
+    def test_demo_has_identity_center_people_an_oidc_provider_and_plans_in_three_states(
+            self, demo_output):
+        prod = AwsAccount.objects.get(name="prod")
+        assert OidcProviderListing.objects.get(account=prod).issuers == (
+            "token.actions.githubusercontent.com",)
+        others = list(OidcProviderListing.objects.exclude(account=prod)
+                      .values_list("providers", flat=True))
+        assert others == [[]] * (AwsAccount.objects.count() - 1)  # every account read: none
+        alice = IdentityCenterPerson.objects.get(email="alice.nguyen@example.com")
+        assert ("Developer", prod.account_id, "") in set(alice.assignments.values_list(
+            "permission_set_name", "account_id", "via_group_id"))
+        assert IdentityCenterPerson.objects.filter(email="dana.kowalski@example.com").exclude(
+            user_id="").exists()
+        assert IdentityCenterPerson.objects.filter(user_id="").exists()  # owners with no user
+        plans = {plan.key.user.name: (plan.state, plan.path, plan.opened_by == plan.key.owner)
+                 for plan in MigrationPlan.objects.select_related("key__user", "key__owner")}
+        assert plans == {"svc-github-actions": ("planned", "oidc_federation", True),
+                         "alice.nguyen": ("in_progress", "identity_center", True),
+                         "app-payments-batch": ("replaced", "iam_role", True)}
+        assert AuditEvent.objects.filter(action="plan.open").count() == 3
+        alice_key = AccessKey.objects.get(account=prod, user__name="alice.nguyen")
+        way_out = key_way_out(alice_key, today=timezone.localdate())
+        assert way_out["path"] == "identity_center" and way_out["plan"] is not None
+        assert "migration plans: svc-github-actions (planned)" in demo_output
 
 
 def test_demo_replays_120_days_of_snapshots_so_the_trend_is_a_line(moto_server):
