@@ -10,7 +10,9 @@ three days was also used from ``UNDECLARED_ADDRESS`` (reconnaissance-like listin
 
 Log files are written in CloudTrail's own format and layout (``demo.trail_logs``) to one
 bucket of the management account, as an organization trail delivers them; ``read_trail``
-reads them like any other trail. Must run where moto runs (it reads moto's IAM backend).
+reads them like any other trail. Only the accounts whose trail logs (prod and staging) have
+any: dev has no trail and legacy's is off (``NO_AUDIT_TRAIL``), so their keys show the
+Usage panel's empty state. Must run where moto runs (it reads moto's IAM backend).
 """
 
 from __future__ import annotations
@@ -150,7 +152,10 @@ def seed_trail(org: DemoOrganization, *, now: datetime | None = None,
     files = events = 0
     used: set[str] = set()
     undeclared_key = ""
+    logging = {account_id for account_id, _user in org.situations["trail_logging"]}
     for account in org.accounts:
+        if account.account_id not in logging:
+            continue  # no logging trail in the account: CloudTrail has nothing of it
         backend = _iam_backend(account.account_id)
         logs: dict[tuple[str, datetime], list[dict]] = defaultdict(list)
         for user in backend.users.values():
