@@ -18,6 +18,7 @@ import threading
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from unittest.mock import patch
 
 import boto3
 from django.db import connection
@@ -90,11 +91,8 @@ def iam_emits_events(management_account_id: str):
                 "Resources": [], "EventBusName": "default"}])
         return result
 
-    IamResponse.call_action = call_action
-    try:
+    with patch.object(IamResponse, "call_action", call_action):  # undone on exit
         yield
-    finally:
-        IamResponse.call_action = original
 
 
 class LiveChanges:
