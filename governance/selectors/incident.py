@@ -17,8 +17,8 @@ from ..models import AccessKey, Finding, Registration
 from .keys import ElementVerdict, KeyPage, key_page, key_scorecard
 
 # The findings that make a key an incident: AWS found it in public, or it was used from
-# somewhere its owner did not declare. The key page, the overview's top risks and key
-# lookup offer the incident view for these.
+# somewhere its owner did not declare. The key page and the overview's top risks offer the
+# incident view to the security team for these (key lookup takes them there for any key).
 INCIDENT_CODES = ("KEY_EXPOSED", "UNEXPECTED_SOURCE")
 
 
@@ -42,10 +42,6 @@ class Incident:
     def permissions(self) -> ElementVerdict:
         """The Permissions element as the key page's scorecard shows it."""
         return next(e for e in self.scorecard if e.element == "permissions")
-
-    @property
-    def incident_findings(self) -> list[Finding]:
-        return [f for f in self.open_findings if f.code in INCIDENT_CODES]
 
 
 def key_incident(key: AccessKey, *, today: date) -> Incident:

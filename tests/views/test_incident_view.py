@@ -140,12 +140,18 @@ def test_the_key_page_and_the_overview_offer_the_incident_view_to_security_only(
     assert incident_url not in client.get(reverse("overview")).content.decode()
 
 
-def test_a_key_with_no_incident_finding_is_not_offered_it(client):
+@pytest.mark.parametrize("code, offered", [
+    ("KEY_EXPOSED", True), ("UNEXPECTED_SOURCE", True), ("ADMIN_PRIVILEGE", False), ("", False)])
+def test_the_key_page_offers_the_incident_view_for_incident_findings_only(
+        client, code, offered):
     people = personas()
     key = AccessKeyFactory(owner=people["owner"], evaluated=True)
+    if code:
+        Finding.objects.create(key=key, code=code, element="permissions", severity="high",
+                               reason="test", opened_at=timezone.now())
     client.force_login(people["security"])
     page = client.get(reverse("key-detail", args=[key.pk])).content.decode()
-    assert reverse("key-incident", args=[key.pk]) not in page
+    assert (reverse("key-incident", args=[key.pk]) in page) is offered
 
 
 def test_deactivating_from_the_incident_view_lands_back_on_it_inactive(
