@@ -73,14 +73,17 @@ def test_the_filters_work_without_javascript(demo, sign_in):
 
 
 def test_owner_registers_requests_an_exception_and_the_manager_approves(demo, sign_in):
+    # Prod's deployer is registered with declared sources, and CloudTrail shows it used
+    # from one address outside them as well: the owner updates the registration to declare
+    # it, then asks to waive the overdue rotation until the freeze ends.
     key = AccessKey.objects.get(user__name="ci-deploy-prod", status="Active")
-    assert {"NO_PURPOSE", "ROTATION_OVERDUE"} <= open_codes(key)
+    assert open_codes(key) == {"ROTATION_OVERDUE", "UNEXPECTED_SOURCE"}
 
     owner = sign_in(OWNER)
     owner.goto(reverse("my-keys"))
     owner.shoot("my-keys")
     owner.page.click(f"a[href='{reverse('key-detail', args=[key.pk])}']")
-    owner.page.get_by_role("button", name="Register purpose").click()
+    owner.page.get_by_role("button", name="Update purpose").click()
     owner.page.wait_for_url(f"**{reverse('key-register', args=[key.pk])}")
     owner.shoot("purpose-form")
     form = owner.page.locator("form[action$='/purpose/']")
@@ -91,15 +94,22 @@ def test_owner_registers_requests_an_exception_and_the_manager_approves(demo, si
         "why_not_iam_role": "the runners are outside AWS",
         "why_not_identity_center": "no person signs in",
         "why_not_sts": "the runners cannot present a certificate for Roles Anywhere",
-        "source_restriction": "GitHub runner IP ranges",
+        "source_restriction": "GitHub runner IP ranges and the release host",
         "rotation_procedure": "monthly, scripted",
         "deactivation_contact": "platform on-call",
     }.items():
         form.locator(f"[name={name}]").fill(value)
-    form.get_by_role("button", name="Register purpose").click()
+    # Where the way-out evidence says an alternative is available, the owner confirms the
+    # reason still holds (one box per contradicted answer).
+    for box in form.locator("input[type=checkbox][name^=confirm_]").all():
+        box.check()
+    declared = form.locator("[name=declared_sources]")
+    declared.fill(declared.input_value() + "\n198.18.44.7")
+    form.get_by_role("button", name="Update purpose").click()
     owner.page.wait_for_url(f"**{reverse('key-detail', args=[key.pk])}")
     assert f"Purpose of {key} registered." in owner.page.inner_text("body")
-    assert "NO_PURPOSE" not in open_codes(key)
+    assert open_codes(key) == {"ROTATION_OVERDUE"}
+    assert "198.18.44.7/32" in key.registrations.get(superseded_at__isnull=True).declared_sources
 
     owner.page.get_by_role("button", name="Request an exception").click()
     owner.page.check("input[name=code][value=ROTATION_OVERDUE]")
