@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db import transaction
 
-from tests.conftest import audit_triggers_off
+from tests.conftest import audit_triggers_off, empty_tables
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,8 @@ class DatabaseSnapshot:
         quote = connection.ops.quote_name
         with transaction.atomic(using=self.alias), audit_triggers_off(connection), \
                 connection.cursor() as cursor:
-            # Test data need not survive a crash: the commit does not wait for the disk.
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            # DELETE, not TRUNCATE: the tables hold little (a flushed database, or one
-            # test's changes), and TRUNCATE's new files per table and index cost seconds.
             # Foreign keys and the audit log's triggers sleep under the replica role.
-            cursor.execute("; ".join(f"DELETE FROM {quote(table)}" for table in self.tables))
+            empty_tables(connection, self.tables)
             for table, data in self.rows.items():
                 with cursor.copy(f"COPY {quote(table)} FROM STDIN (FORMAT BINARY)") as into:
                     into.write(data)

@@ -27,29 +27,49 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="class")
-def _demo_output(django_db_setup, django_db_blocker, _moto_server):
-    """``run_demo --no-serve --history-days 1`` once for the tests that only read what it
-    made (in one transaction they nest in, rolled back after them, before the tests that
-    need a fresh database; moto wiped after)."""
+def _served_demo(django_db_setup, django_db_blocker, _moto_server):
+    """``run_demo --addr 127.0.0.1:8123 --history-days 1`` once, as ``make demo PORT=8123``
+    runs it but with no ``KEYLEDGER_BASE_URL``, for the tests that only read what it made and
+    printed (in one transaction they nest in, rolled back after them, before the tests that
+    need a fresh database; moto wiped after). ``runserver`` is replaced by a probe that
+    records what it would have served: mail links, DEBUG off (the app's own 404 page),
+    static files still served."""
+    served = {}
+    real_call_command = run_demo.call_command
+
+    def fake_call_command(name, *args, **options):
+        if name != "runserver":
+            return real_call_command(name, *args, **options)
+        served.update(args=args, options=options, debug=settings.DEBUG)
+        client = Client(HTTP_HOST="127.0.0.1")
+        missing = client.get("/no-such-page/")
+        served["missing"] = (missing.status_code, missing.content.decode())
+        served["static"] = _static_status("/static/keyledger/keyledger.css")
+        served["mail"] = list(Notification.objects.values_list("url", flat=True))
+        return None
+
     with shared_transaction(django_db_blocker):
         with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as monkeypatch:
             fake_aws_credentials(monkeypatch)
+            monkeypatch.delenv("KEYLEDGER_BASE_URL", raising=False)
+            monkeypatch.setattr(run_demo, "call_command", fake_call_command)
             out = io.StringIO()
             try:
-                call_command("run_demo", "--no-serve", "--history-days", "1", stdout=out)
+                call_command("run_demo", "--addr", "127.0.0.1:8123", "--history-days", "1",
+                             stdout=out)
             finally:
                 _moto_server.reset()
-        yield out.getvalue()
+        yield out.getvalue(), served
 
 
 @pytest.fixture
-def demo_output(_demo_output, db):
-    """What ``run_demo --no-serve --history-days 1`` printed; the database holds what it made."""
-    return _demo_output
+def demo_output(_served_demo, db):
+    """What the served demo printed; the database holds what it made."""
+    return _served_demo[0]
 
 
-class TestOneRunWithADayOfHistory:
-    """Tests that only read what one ``run_demo --no-serve --history-days 1`` made."""
+class TestOneServedRunWithADayOfHistory:
+    """Tests that only read what one served ``run_demo --history-days 1`` made."""
 
     def test_demo_seeds_discovers_and_syncs_every_account(self, demo_output):
         text = demo_output
@@ -92,6 +112,18 @@ class TestOneRunWithADayOfHistory:
         way_out = key_way_out(alice_key, today=timezone.localdate())
         assert way_out["path"] == "identity_center" and way_out["plan"] is not None
         assert "migration plans: svc-github-actions (planned)" in demo_output
+
+    def test_served_demo_links_mail_to_its_address_and_shows_keyledgers_404(
+            self, _served_demo):
+        _output, served = _served_demo
+        assert served["args"] == ("127.0.0.1:8123",) and served["options"]["insecure_serving"]
+        assert served["debug"] is False
+        status, html = served["missing"]
+        assert status == 404 and "There is nothing here" in html and "Keyledger" in html
+        assert "Django" not in html and "URLconf" not in html
+        assert served["static"] == 200
+        assert served["mail"] and all(url.startswith("http://127.0.0.1:8123/")
+                                      for url in served["mail"] if url)
 
 
 def test_demo_replays_120_days_of_snapshots_so_the_trend_is_a_line(moto_server):
@@ -136,40 +168,6 @@ def test_make_demo_takes_port_and_points_mail_links_at_it():
     default = subprocess.run(["make", "-n", "demo"], cwd=ROOT, check=True,
                              capture_output=True, text=True).stdout
     assert "KEYLEDGER_BASE_URL=http://127.0.0.1:8000 " in default
-
-
-def test_served_demo_links_mail_to_its_address_and_shows_keyledgers_404(
-        moto_server, monkeypatch):
-    """What runserver is started with, checked from inside it: mail links, DEBUG off (the
-    app's own 404 page), static files still served."""
-    monkeypatch.delenv("KEYLEDGER_BASE_URL", raising=False)
-    served = {}
-    real_call_command = run_demo.call_command
-
-    def fake_call_command(name, *args, **options):
-        if name != "runserver":
-            return real_call_command(name, *args, **options)
-        served.update(args=args, options=options, debug=settings.DEBUG)
-        client = Client(HTTP_HOST="127.0.0.1")
-        missing = client.get("/no-such-page/")
-        served["missing"] = (missing.status_code, missing.content.decode())
-        served["static"] = _static_status("/static/keyledger/keyledger.css")
-        served["mail"] = list(Notification.objects.values_list("url", flat=True))
-        return None
-
-    monkeypatch.setattr(run_demo, "call_command", fake_call_command)
-
-    call_command("run_demo", "--addr", "127.0.0.1:8123", "--history-days", "1",
-                 stdout=io.StringIO())
-
-    assert served["args"] == ("127.0.0.1:8123",) and served["options"]["insecure_serving"]
-    assert served["debug"] is False
-    status, html = served["missing"]
-    assert status == 404 and "There is nothing here" in html and "Keyledger" in html
-    assert "Django" not in html and "URLconf" not in html
-    assert served["static"] == 200
-    assert served["mail"] and all(url.startswith("http://127.0.0.1:8123/")
-                                  for url in served["mail"] if url)
 
 
 def _static_status(path: str) -> int:
