@@ -22,6 +22,7 @@ from django.utils import timezone
 from .aws.session import AccountSession, session_for
 from .aws.snapshots import KeySnapshot
 from .aws.user_reader import UserReader
+from .evaluation import evaluate_and_announce
 from .models import AccessKey, AwsAccount, IamUser
 from .reconcile import ReconcileCounts, reconcile_user
 
@@ -111,8 +112,6 @@ def refresh(*, account_id: str, user_names: tuple[str, ...] = (), group_name: st
 def _refresh_user(account: AwsAccount, reader: UserReader, name: str, *,
                   keys_only: bool) -> ReconcileCounts:
     from reduction.issuance_link import issuance_keys_appeared
-
-    from .sync import evaluate_and_announce
 
     stored_user = (IamUser.objects.filter(account=account, name=name, removed_at__isnull=True)
                    .first())

@@ -24,7 +24,6 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -43,7 +42,7 @@ from .aws.errors import CollectionError
 from .aws.oidc_providers import oidc_providers
 from .aws.session import session_for
 from .aws.snapshots import KeySnapshot
-from .evaluation import EvaluationResult, evaluate_keys
+from .evaluation import evaluate_and_announce
 from .models import (
     AccessKey,
     AwsAccount,
@@ -53,7 +52,6 @@ from .models import (
     SyncRun,
 )
 from .reconcile import reconcile_account
-from .signals import findings_opened
 
 log = logging.getLogger("keyledger.sync")
 
@@ -169,19 +167,6 @@ def stored_keys(account: AwsAccount) -> dict[str, tuple[KeySnapshot, ...]]:
             user_id=user_id, access_key_id=key_id, status=status, created_at=created,
             last_used_at=used_at, last_used_service=service, last_used_region=region))
     return {user_id: tuple(keys) for user_id, keys in by_user.items()}
-
-
-def evaluate_and_announce(*, account: AwsAccount, keys, now) -> EvaluationResult:
-    """Re-evaluate ``keys`` of ``account`` after a write from AWS and, once that commits,
-    announce the findings it opened (notifications: critical ones go out at once). The
-    account sync and the live refresh of one user (``governance.live``) both end with it, so
-    they judge and tell alike. Call inside the transaction that wrote."""
-    evaluation = evaluate_keys(keys=keys, now=now)
-    if evaluation.opened_by_code:
-        transaction.on_commit(partial(
-            findings_opened.send, sender=AwsAccount, account=account,
-            codes=frozenset(evaluation.opened_by_code)), robust=True)
-    return evaluation
 
 
 def sync_account(*, account: AwsAccount, trigger: str = SyncRun.Trigger.COMMAND,
