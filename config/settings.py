@@ -346,10 +346,6 @@ KEYLEDGER_EVIDENCE_RETENTION_DAYS = env_int("KEYLEDGER_EVIDENCE_RETENTION_DAYS",
 # user agents than these is flagged on its page as possibly shared (one key per purpose).
 KEYLEDGER_SHARED_ADDRESSES_PER_DAY = env_int("KEYLEDGER_SHARED_ADDRESSES_PER_DAY", 5, minimum=1)
 KEYLEDGER_SHARED_AGENTS_PER_DAY = env_int("KEYLEDGER_SHARED_AGENTS_PER_DAY", 5, minimum=1)
-# A key used in one day from more distinct addresses (AWS services acting for it aside) or
-# user agents than these is flagged on its page as possibly shared (one key per purpose).
-KEYLEDGER_SHARED_ADDRESSES_PER_DAY = env_int("KEYLEDGER_SHARED_ADDRESSES_PER_DAY", 5, minimum=1)
-KEYLEDGER_SHARED_AGENTS_PER_DAY = env_int("KEYLEDGER_SHARED_AGENTS_PER_DAY", 5, minimum=1)
 # Objects per read task: the unit fanned out over the workers (docs/DEPLOYMENT.md).
 KEYLEDGER_TRAIL_BATCH_OBJECTS = env_int("KEYLEDGER_TRAIL_BATCH_OBJECTS", 50, minimum=1,
                                         maximum=1000)
