@@ -15,7 +15,16 @@ from django.utils import timezone
 
 import governance.management.commands.run_demo as run_demo
 from accounts.models import Person
-from governance.models import AccessKey, AuditEvent, AwsAccount, DailySnapshot, SyncRun
+from demo.activity import DECLARED_SOURCES, DECLARED_USER, UNDECLARED_ADDRESS
+from evidence.models import KeyUsageAddress, KeyUsageDay
+from governance.models import (
+    AccessKey,
+    AuditEvent,
+    AwsAccount,
+    DailySnapshot,
+    Registration,
+    SyncRun,
+)
 from governance.trends import snapshot_take
 from notifications.models import Notification
 from reduction.facts import key_way_out
@@ -112,6 +121,34 @@ class TestOneServedRunWithADayOfHistory:
         way_out = key_way_out(alice_key, today=timezone.localdate())
         assert way_out["path"] == "identity_center" and way_out["plan"] is not None
         assert "migration plans: svc-github-actions (planned)" in demo_output
+
+    def test_the_demo_reads_30_days_of_trail_and_one_key_was_used_from_an_undeclared_address(
+            self, demo_output):
+        assert "2 of 2 accounts read" in demo_output  # the accounts whose trail logs
+        prod = AwsAccount.objects.get(name="prod")
+        key = AccessKey.objects.get(account=prod, user__name=DECLARED_USER, status="Active")
+        registration = Registration.objects.get(key=key, superseded_at__isnull=True)
+        assert registration.declared_sources == list(DECLARED_SOURCES)
+        assert registration.owner == key.owner
+        assert AuditEvent.objects.filter(action="key.register_purpose",
+                                         object_id=str(key.pk)).exists()
+        days = KeyUsageDay.objects.filter(access_key_id=key.access_key_id)
+        assert days.count() >= 10 and {d.account_id for d in days} == {prod.account_id}
+        stranger = KeyUsageAddress.objects.filter(access_key_id=key.access_key_id,
+                                                  address=UNDECLARED_ADDRESS)
+        assert stranger.count() >= 2
+        home = KeyUsageAddress.objects.filter(access_key_id=key.access_key_id).exclude(
+            address=UNDECLARED_ADDRESS).values_list("address", flat=True)
+        assert home and all(address.startswith("192.0.2.") for address in home)
+        # Active keys of prod and staging used in the window have evidence; inactive keys and
+        # the accounts without a logging trail (dev, legacy) have none.
+        with_evidence = set(KeyUsageDay.objects.values_list("access_key_id", flat=True))
+        inactive = set(AccessKey.objects.filter(status="Inactive").values_list(
+            "access_key_id", flat=True))
+        untrailed = set(AccessKey.objects.filter(account__name__in=("dev", "legacy"))
+                        .values_list("access_key_id", flat=True))
+        assert len(with_evidence) >= 20 and not (with_evidence & (inactive | untrailed))
+        assert UNDECLARED_ADDRESS in demo_output
 
     def test_served_demo_links_mail_to_its_address_and_shows_keyledgers_404(
             self, _served_demo):
