@@ -589,8 +589,10 @@ class Finding(models.Model):
                    # not covered by an exception.
                    models.Index(fields=["code", "key"], name="finding_open_code_idx",
                                 condition=Q(resolved_at__isnull=True, exception__isnull=True)),
-                   # The overview's top risks: the newest open critical and high findings.
-                   models.Index(models.F("opened_at").desc(), "severity",
+                   # The overview's top risks: the newest open critical findings, then the
+                   # high ones, each read in the index's order (severity, then newest, ties
+                   # by id) so a sync that opens thousands at one instant sorts nothing.
+                   models.Index("severity", models.F("opened_at").desc(), models.F("id").desc(),
                                 name="finding_open_top_risk_idx",
                                 condition=Q(resolved_at__isnull=True, exception__isnull=True,
                                             severity__in=["critical", "high"]))]

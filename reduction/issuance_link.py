@@ -15,7 +15,7 @@ and no AWS call.
 from functools import partial
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 from core.audit import audit
 from governance.evaluation import evaluate_keys
@@ -37,9 +37,15 @@ def _first_sync_started(account) -> Subquery:
 def keys_issued_without_request():
     """Present keys created after their account's first successful sync that no issuance
     request was fulfilled by: the overview's count and the list it links to."""
+    # No account's first sync precedes the first account Keyledger was given: keys created
+    # before it are read off the (created_at) index of present keys without the per-key
+    # look-up of their account's first sync (the overview counts these at every load).
+    first_account_added = Subquery(AwsAccount.objects.order_by("created_at")
+                                   .values("created_at")[:1])
     return AccessKey.objects.filter(
-        access_key_id__isnull=False, removed_at__isnull=True, issuance_request__isnull=True,
-        created_at__gt=_first_sync_started(OuterRef("account")))
+        Q(created_at__gt=first_account_added)
+        & Q(created_at__gt=_first_sync_started(OuterRef("account"))),
+        access_key_id__isnull=False, removed_at__isnull=True, issuance_request__isnull=True)
 
 
 def issuance_keys_appeared(*, account: AwsAccount, counts: ReconcileCounts, now) -> int:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from moto.iam.models import iam_backends
 
 from core.errors import GovernanceError, NotAllowed
-from governance.models import AccessKey, AuditEvent, Registration, SyncRun
+from governance.models import AccessKey, AuditEvent, AwsAccount, Registration, SyncRun
 from governance.sync import sync_account
 from reduction.issuance import (
     IssuanceInput,
@@ -186,8 +186,10 @@ def watched(aws, register_account):
     iam.create_user(UserName="ci-deploy")
     account = register_account(PROD, "prod")
     synced(account)
-    # Keyledger has watched the account for an hour.
+    # Keyledger has watched the account for an hour (added to it just before).
     SyncRun.objects.update(started_at=timezone.now() - timedelta(hours=1))
+    AwsAccount.objects.filter(pk=account.pk).update(
+        created_at=timezone.now() - timedelta(hours=1, minutes=1))
     return account
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.models import SyncRun
+from governance.models import AwsAccount, SyncRun
 from reduction.models import IssuanceRequest
 from tests.factories import AccessKeyFactory, AccountFactory
 
@@ -99,6 +99,8 @@ def test_the_overview_count_equals_the_list_it_links_to(client, people):
                            started_at=timezone.now() - timedelta(days=20),
                            finished_at=timezone.now() - timedelta(days=20),
                            heartbeat_at=timezone.now() - timedelta(days=20))
+    AwsAccount.objects.filter(pk=key.account_id).update(  # added just before its first sync
+        created_at=timezone.now() - timedelta(days=21))
     client.force_login(people["security"])
     overview = client.get(reverse("overview")).content.decode()
     count = int(re.search(r'data-testid="tile-unrequested">(\d+)<', overview).group(1))
