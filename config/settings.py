@@ -205,6 +205,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "AWS access-key governance: keys, findings, exceptions, accounts, sync runs.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Migration plans and issuance requests both have a ``state``: name each set of states
+    # in the schema rather than let drf-spectacular invent a hashed name for one of them.
+    "ENUM_NAME_OVERRIDES": {
+        "MigrationPlanStateEnum": "reduction.models.MigrationPlan.State",
+        "IssuanceRequestStateEnum": "reduction.models.IssuanceRequest.State",
+    },
 }
 KEYLEDGER_API_TOKEN_MAX_DAYS = env_int("KEYLEDGER_API_TOKEN_MAX_DAYS", 90, minimum=1, maximum=90)
 
