@@ -125,3 +125,12 @@ def test_the_api_lists_the_requests_each_person_may_see(client, people):
     row = client.get(url + "?state=requested").json()["results"][0]
     assert row["account_id"] == request.account.account_id and row["verdict"]["admin"] is False
     assert client.get(url + "?state=bogus").status_code == 400
+
+
+def test_the_request_page_shows_its_audit_trail(client, people):
+    request = filed(people, AccountFactory().account_id)
+    client.force_login(people["security"])
+    page = client.get(reverse("issuance-detail", args=[request.pk])).content.decode()
+    trail = page[page.index("<h2>Audit trail</h2>"):]
+    assert (f"requested a new key for IAM user {request.user_name} in "
+            f"{request.account.account_id}") in trail.split("</table>")[0]
